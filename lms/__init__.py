@@ -1,0 +1,91 @@
+"""The platform every feature stands on. :func:`create_app` reads as a table of contents.
+
+Feature packages (courses, quizzes, ...) are handed to the factory by ``app.py``; each exposes
+``blueprint`` and ``init_app(app)``. This package imports none of them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Mapping, Protocol
+
+from flask import Blueprint, Flask
+
+
+class Feature(Protocol):
+    blueprint: Blueprint
+
+    def init_app(self, app: Flask) -> None: ...
+
+
+def create_app(features: Iterable[Feature] = (), test_config: Mapping[str, Any] | None = None) -> Flask:
+    from lms.config import load_config
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(load_config(app.instance_path, overrides=test_config))
+    os.makedirs(app.instance_path, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_features(app, features)
+    register_errorhandlers(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from lms.auth import init_login
+    from lms.extensions import babel, bootstrap, csrf, db, limiter, migrate
+    from lms.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
+                   default_translation_directories=os.path.join(os.path.dirname(os.path.dirname(__file__)), "translations"))
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    init_login(app)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+
+
+def register_blueprints(app: Flask) -> None:
+    from lms.views import audit, auth, imports, main, people, units
+
+    for module in (main, auth, units, people, imports, audit):
+        app.register_blueprint(module.bp)
+
+
+def register_features(app: Flask, features: Iterable[Feature]) -> None:
+    for feature in features:
+        app.register_blueprint(feature.blueprint)
+        feature.init_app(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from lms.views.errors import register
+
+    register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from lms.views.hooks import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from lms.views.helpers import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from lms.cli import lms_group
+
+    app.cli.add_command(lms_group)

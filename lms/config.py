@@ -1,0 +1,109 @@
+"""Configuration, read from the environment when the app is created (never at import).
+
+Every variable is documented in README.md ("Configuration"). Secrets have no fallback outside
+development and testing: :func:`load_config` raises :class:`ConfigError` and the app refuses to
+start.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Mapping
+
+ENVIRONMENTS = ("production", "development", "testing")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def load_config(
+    instance_path: str, env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Build the Flask config from ``env`` (default: ``os.environ``) and test ``overrides``."""
+    env = os.environ if env is None else env
+    overrides = dict(overrides or {})
+    lms_env = overrides.pop("LMS_ENV", None) or env.get("LMS_ENV", "production")
+    if lms_env not in ENVIRONMENTS:
+        raise ConfigError(f"LMS_ENV must be one of {', '.join(ENVIRONMENTS)}, got {lms_env!r}")
+    relaxed = lms_env in ("development", "testing")
+
+    secret = overrides.pop("SECRET_KEY", None) or env.get("SECRET_KEY", "")
+    if not secret:
+        if not relaxed:
+            raise ConfigError(
+                "SECRET_KEY is not set. Set it to a long random value "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+        secret = "development-only-insecure-key"
+    elif not relaxed and len(secret) < 32:
+        raise ConfigError("SECRET_KEY must be at least 32 characters long in production.")
+
+    default_db = "sqlite:///" + str(Path(instance_path) / "lms.sqlite3")
+    database_url = env.get("DATABASE_URL") or default_db
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    redis_url = env.get("REDIS_URL") or None
+    upload_mb = _int(env, "LMS_MAX_UPLOAD_MB", 20, 1)
+    config: dict[str, Any] = {
+        "LMS_ENV": lms_env,
+        "DEBUG": lms_env == "development",
+        "TESTING": lms_env == "testing",
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_ENABLED": env.get("LMS_RATELIMIT_ENABLED", "1") != "0",
+        "LOGIN_LIMIT_ACCOUNT": env.get("LMS_LOGIN_LIMIT_ACCOUNT", "10 per 15 minutes"),
+        "LOGIN_LIMIT_ADDRESS": env.get("LMS_LOGIN_LIMIT_ADDRESS", "50 per 15 minutes"),
+        "LMS_TIMEZONE": env.get("LMS_TIMEZONE", "Asia/Ho_Chi_Minh"),
+        "BABEL_DEFAULT_TIMEZONE": env.get("LMS_TIMEZONE", "Asia/Ho_Chi_Minh"),
+        "BABEL_DEFAULT_LOCALE": env.get("LMS_DEFAULT_LOCALE", "vi"),
+        "LMS_LOCALES": ("vi", "en"),
+        "PUBLIC_BASE_URL": (env.get("LMS_PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        "MAX_CONTENT_LENGTH": upload_mb * 1024 * 1024,
+        "LMS_IMPORT_MAX_MB": _int(env, "LMS_IMPORT_MAX_MB", 5, 1),
+        "LMS_IMPORT_MAX_ROWS": _int(env, "LMS_IMPORT_MAX_ROWS", 5000, 1),
+        "PROXY_COUNT": _int(env, "LMS_PROXY_COUNT", 0),
+        "PASSWORD_MIN_LENGTH": _int(env, "LMS_PASSWORD_MIN_LENGTH", 10, 8),
+        "SESSION_HOURS": _int(env, "LMS_SESSION_HOURS", 8, 1),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int(env, "LMS_SESSION_HOURS", 8, 1)),
+        "SESSION_COOKIE_NAME": "lms_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": not relaxed,
+        "REMEMBER_COOKIE_SECURE": not relaxed,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        # argon2 cost: lighter in tests only, so the suite stays fast.
+        "ARGON2_TIME_COST": 1 if lms_env == "testing" else 3,
+        "ARGON2_MEMORY_KIB": 1024 if lms_env == "testing" else 65536,
+        "PAGE_SIZE": 25,
+    }
+    if env.get("LMS_SECURE_COOKIES") is not None:
+        secure = env.get("LMS_SECURE_COOKIES") != "0"
+        config["SESSION_COOKIE_SECURE"] = secure
+        config["REMEMBER_COOKIE_SECURE"] = secure
+    config.update(overrides)
+    return config

@@ -1,0 +1,386 @@
+"""People: create and edit accounts, move them between units, set key-cadre status, roles,
+activation and administrator-set passwords. Dated records are closed and reopened, never
+overwritten."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from lms import audit, permissions
+from lms.errors import PermissionDenied, ServiceError
+from lms.models import KeyCadrePeriod, LearnerCategory, Membership, Person, Role, RoleAssignment, Unit
+from lms.passwords import hash_password, password_problems
+from lms.services.auth import revoke_all_sessions
+from lms.text import clean, email_key, fold
+
+NAME_MAX = 200
+POSITION_MAX = 200
+_PHONE_RE = re.compile(r"^\+?[0-9][0-9 .()-]{6,22}$")
+_NAME_PUNCT = set(" .'-()’")
+
+
+@dataclass
+class PersonInput:
+    full_name: str
+    email: str
+    phone: str | None = None
+    position: str | None = None
+    category: LearnerCategory | str = LearnerCategory.OFFICIAL
+
+
+@dataclass
+class CleanPerson:
+    full_name: str
+    email: str
+    email_key: str
+    phone: str | None
+    position: str | None
+    category: LearnerCategory
+
+
+def clean_name(value: str | None) -> str:
+    name = clean(value)
+    if not name:
+        raise ServiceError(_l("Vui lòng nhập họ và tên."), "full_name")
+    if len(name) > NAME_MAX:
+        raise ServiceError(_l("Họ và tên không được dài quá %(n)s ký tự.", n=NAME_MAX), "full_name")
+    for ch in name:
+        if ch in _NAME_PUNCT:
+            continue
+        if not unicodedata.category(ch)[0] in "LM":
+            raise ServiceError(
+                _l("Họ và tên chỉ được gồm chữ cái, dấu cách và các dấu . ' - ( )."), "full_name"
+            )
+    if not any(unicodedata.category(ch)[0] == "L" for ch in name):
+        raise ServiceError(_l("Vui lòng nhập họ và tên."), "full_name")
+    return name
+
+
+def clean_email(value: str | None) -> str:
+    raw = clean(value)
+    if not raw:
+        raise ServiceError(_l("Vui lòng nhập địa chỉ thư điện tử."), "email")
+    if len(raw) > 254:
+        raise ServiceError(_l("Địa chỉ thư điện tử quá dài."), "email")
+    try:
+        checked = validate_email(raw, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError:
+        raise ServiceError(_l("Địa chỉ thư điện tử “%(email)s” không hợp lệ.", email=raw[:80]), "email") from None
+    return checked.normalized
+
+
+def clean_phone(value: str | None) -> str | None:
+    phone = clean(value)
+    if not phone:
+        return None
+    if not _PHONE_RE.match(phone):
+        raise ServiceError(_l("Số điện thoại chỉ gồm chữ số (có thể bắt đầu bằng +), từ 7 đến 20 số."), "phone")
+    digits = re.sub(r"[ .()-]", "", phone)
+    if not 7 <= len(digits.lstrip("+")) <= 20:
+        raise ServiceError(_l("Số điện thoại chỉ gồm chữ số (có thể bắt đầu bằng +), từ 7 đến 20 số."), "phone")
+    return digits
+
+
+def clean_position(value: str | None) -> str | None:
+    position = clean(value)
+    if not position:
+        return None
+    if len(position) > POSITION_MAX:
+        raise ServiceError(_l("Chức vụ không được dài quá %(n)s ký tự.", n=POSITION_MAX), "position")
+    if any(ch in "<>{}" for ch in position) or position[0] in "=+-@":
+        raise ServiceError(_l("Chức vụ chứa ký tự không được phép."), "position")
+    return position
+
+
+def clean_category(value: LearnerCategory | str | None) -> LearnerCategory:
+    try:
+        return LearnerCategory(value or LearnerCategory.OFFICIAL)
+    except ValueError:
+        raise ServiceError(_l("Đối tượng học viên không hợp lệ."), "category") from None
+
+
+def find_by_email(session: Session, email: str) -> Person | None:
+    return session.scalar(sa.select(Person).where(Person.email_key == email_key(email)))
+
+
+def clean_person(session: Session, data: PersonInput, exclude_id: int | None = None) -> CleanPerson:
+    """Validate and normalise one person's fields; raises :class:`ServiceError` on the first
+    problem (``field`` names it)."""
+    errors: dict[str, object] = {}
+    values: dict[str, object] = {}
+    for field, cleaner, raw in (
+        ("full_name", clean_name, data.full_name), ("email", clean_email, data.email),
+        ("phone", clean_phone, data.phone), ("position", clean_position, data.position),
+        ("category", clean_category, data.category),
+    ):
+        try:
+            values[field] = cleaner(raw)
+        except ServiceError as exc:
+            errors[field] = exc.message
+    if "email" in values:
+        key = email_key(values["email"])
+        existing = session.scalar(sa.select(Person.id).where(Person.email_key == key))
+        if existing is not None and existing != exclude_id:
+            errors["email"] = _l("Địa chỉ thư điện tử “%(email)s” đã được dùng cho tài khoản khác.",
+                                 email=values["email"])
+    if errors:
+        field = next(iter(errors))
+        raise ServiceError(errors[field], field, errors)
+    return CleanPerson(values["full_name"], values["email"], email_key(values["email"]), values["phone"],
+                       values["position"], values["category"])
+
+
+def _index(person: Person) -> None:
+    person.search_text = fold(" ".join(filter(None, [person.full_name, person.email, person.phone, person.position])))[:800]
+
+
+def _require_manage_unit(session: Session, actor: Person | None, unit: Unit) -> None:
+    if actor is not None and not permissions.may_manage_unit(session, actor, unit):
+        raise PermissionDenied(_l("Bạn không có quyền quản lý người của đơn vị “%(name)s”.", name=unit.name), "unit")
+    if not unit.active:
+        raise ServiceError(_l("Đơn vị “%(name)s” đã giải thể hoặc sáp nhập.", name=unit.name), "unit")
+
+
+def _require_manage_person(session: Session, actor: Person | None, person: Person) -> None:
+    if actor is not None and not permissions.may_manage_person(session, actor, person):
+        raise PermissionDenied(_l("Bạn không có quyền quản lý tài khoản này."))
+
+
+def check_new_password(password: str, person_like: CleanPerson | Person) -> None:
+    problems = password_problems(password, user_inputs=(person_like.full_name, person_like.email))
+    if problems:
+        raise ServiceError(problems[0], "password")
+
+
+def _check_date(current_from: date | None, on: date) -> None:
+    if current_from is not None and on < current_from:
+        raise ServiceError(
+            _l("Ngày hiệu lực không được trước ngày bắt đầu của giai đoạn hiện tại (%(d)s).",
+               d=current_from.strftime("%d/%m/%Y")),
+            "on",
+        )
+
+
+# -- create and edit ------------------------------------------------------------------------
+
+def create_person(
+    session: Session, actor: Person | None, data: PersonInput, *, unit: Unit, password: str,
+    key_cadre: bool = False, on: date, roles: tuple[Role, ...] = (Role.TRAINEE,),
+    must_change_password: bool = True,
+) -> Person:
+    _require_manage_unit(session, actor, unit)
+    cleaned = clean_person(session, data)
+    check_new_password(password, cleaned)
+    for role in roles:
+        if role == Role.ADMIN and actor is not None and not permissions.is_admin(actor):
+            raise PermissionDenied(_l("Bạn không có quyền cấp vai trò này."), "roles")
+    person = Person(
+        full_name=cleaned.full_name, email=cleaned.email, email_key=cleaned.email_key, phone=cleaned.phone,
+        position=cleaned.position, category=cleaned.category, password_hash=hash_password(password),
+        must_change_password=must_change_password, active=True,
+    )
+    _index(person)
+    session.add(person)
+    session.flush()
+    person.memberships.append(Membership(unit_id=unit.id, valid_from=on, unit=unit))
+    if key_cadre:
+        person.key_cadre_periods.append(KeyCadrePeriod(valid_from=on))
+    session.flush()
+    audit.record(session, actor, "person.create", object_type="person", object_id=person.id, unit_id=unit.id,
+                 summary=f"{person.full_name} <{person.email}>",
+                 details={"unit": unit.code, "key_cadre": key_cadre, "on": on.isoformat()})
+    for role in dict.fromkeys(roles):
+        grant_role(session, actor, person, role, unit if role == Role.UNIT_ADMIN else None)
+    return person
+
+
+def update_person(session: Session, actor: Person | None, person: Person, data: PersonInput) -> list[str]:
+    """Change a person's details; returns the names of the fields that changed."""
+    _require_manage_person(session, actor, person)
+    cleaned = clean_person(session, data, exclude_id=person.id)
+    changes = {}
+    for field in ("full_name", "email", "phone", "position", "category"):
+        new = getattr(cleaned, field)
+        old = getattr(person, field)
+        if new != old:
+            changes[field] = [str(old) if old is not None else None, str(new) if new is not None else None]
+            setattr(person, field, new)
+    if "email" in changes:
+        person.email_key = cleaned.email_key
+    if changes:
+        _index(person)
+        session.flush()
+        unit = person.current_unit
+        audit.record(session, actor, "person.update", object_type="person", object_id=person.id,
+                     unit_id=unit.id if unit else None, summary=person.full_name, details=changes)
+    return list(changes)
+
+
+def move_person(session: Session, actor: Person | None, person: Person, unit: Unit, on: date) -> bool:
+    """Move ``person`` to ``unit`` from day ``on``: the current membership is closed, a new one
+    opened. Returns False when the person is already there."""
+    _require_manage_person(session, actor, person)
+    _require_manage_unit(session, actor, unit)
+    current = person.current_membership
+    if current is not None and current.unit_id == unit.id:
+        return False
+    if current is not None:
+        _check_date(current.valid_from, on)
+        old_unit = current.unit
+        if current.valid_from == on:
+            current.unit_id = unit.id
+            current.unit = unit
+        else:
+            current.valid_to = on
+            session.flush()
+            person.memberships.append(Membership(unit_id=unit.id, unit=unit, valid_from=on))
+    else:
+        old_unit = None
+        person.memberships.append(Membership(unit_id=unit.id, unit=unit, valid_from=on))
+    session.flush()
+    audit.record(session, actor, "person.move", object_type="person", object_id=person.id, unit_id=unit.id,
+                 summary=f"{person.full_name}: {old_unit.code if old_unit else '—'} → {unit.code}",
+                 details={"from": old_unit.code if old_unit else None, "to": unit.code, "on": on.isoformat()})
+    return True
+
+
+def set_key_cadre(session: Session, actor: Person | None, person: Person, value: bool, on: date) -> bool:
+    """Make ``person`` a key cadre from day ``on`` (or end it on that day). Returns whether
+    anything changed."""
+    _require_manage_person(session, actor, person)
+    current = person.current_key_cadre
+    if bool(current) == value:
+        return False
+    if value:
+        last = person.key_cadre_periods[-1] if person.key_cadre_periods else None
+        if last is not None and last.valid_to is not None and on < last.valid_to:
+            _check_date(last.valid_to, on)
+        person.key_cadre_periods.append(KeyCadrePeriod(valid_from=on))
+    else:
+        _check_date(current.valid_from, on)
+        if current.valid_from == on:
+            person.key_cadre_periods.remove(current)
+            session.delete(current)
+        else:
+            current.valid_to = on
+    session.flush()
+    unit = person.current_unit
+    audit.record(session, actor, "person.key_cadre", object_type="person", object_id=person.id,
+                 unit_id=unit.id if unit else None, summary=f"{person.full_name}: {'có' if value else 'không'}",
+                 details={"key_cadre": value, "on": on.isoformat()})
+    return True
+
+
+def _active_admin_count(session: Session) -> int:
+    return session.scalar(
+        sa.select(sa.func.count(sa.distinct(Person.id))).join(RoleAssignment, RoleAssignment.person_id == Person.id)
+        .where(RoleAssignment.role == Role.ADMIN, Person.active.is_(True))
+    ) or 0
+
+
+def deactivate_person(session: Session, actor: Person | None, person: Person, on: date, now: datetime) -> bool:
+    """Disable the account from day ``on``: the person can no longer log in, their sessions end
+    and their key-cadre period (if any) ends that day. Their history stays."""
+    _require_manage_person(session, actor, person)
+    if not person.active:
+        return False
+    if actor is not None and actor.id == person.id:
+        raise ServiceError(_l("Bạn không thể tự khóa tài khoản của mình."))
+    if person.has_role(Role.ADMIN) and _active_admin_count(session) <= 1:
+        raise ServiceError(_l("Không thể khóa quản trị hệ thống cuối cùng."))
+    if person.current_key_cadre is not None:
+        set_key_cadre(session, actor, person, False, on)
+    person.active = False
+    revoke_all_sessions(session, person, now)
+    session.flush()
+    unit = person.current_unit
+    audit.record(session, actor, "person.deactivate", object_type="person", object_id=person.id,
+                 unit_id=unit.id if unit else None, summary=person.full_name, details={"on": on.isoformat()})
+    return True
+
+
+def reactivate_person(session: Session, actor: Person | None, person: Person) -> bool:
+    _require_manage_person(session, actor, person)
+    if person.active:
+        return False
+    person.active = True
+    session.flush()
+    unit = person.current_unit
+    audit.record(session, actor, "person.reactivate", object_type="person", object_id=person.id,
+                 unit_id=unit.id if unit else None, summary=person.full_name)
+    return True
+
+
+def reset_password(session: Session, actor: Person | None, person: Person, password: str, now: datetime) -> None:
+    """An administrator sets a new password: the person must change it at next login and all
+    their sessions end."""
+    _require_manage_person(session, actor, person)
+    check_new_password(password, person)
+    person.password_hash = hash_password(password)
+    person.must_change_password = True
+    revoke_all_sessions(session, person, now)
+    session.flush()
+    unit = person.current_unit
+    audit.record(session, actor, "person.reset_password", object_type="person", object_id=person.id,
+                 unit_id=unit.id if unit else None, summary=person.full_name)
+
+
+# -- roles ----------------------------------------------------------------------------------
+
+def grant_role(session: Session, actor: Person | None, person: Person, role: Role | str,
+               unit: Unit | None = None) -> RoleAssignment | None:
+    """Give ``person`` a role (a unit administrator's scoped to ``unit``). Returns None when
+    they already hold it."""
+    try:
+        role = Role(role)
+    except ValueError:
+        raise ServiceError(_l("Vai trò không hợp lệ."), "role") from None
+    if role != Role.UNIT_ADMIN:
+        unit = None
+    elif unit is None:
+        raise ServiceError(_l("Hãy chọn đơn vị mà người này được quản trị."), "unit")
+    _require_manage_person(session, actor, person)
+    if actor is not None and not permissions.may_grant(session, actor, role, unit.id if unit else None):
+        raise PermissionDenied(_l("Bạn không có quyền cấp vai trò này."), "role")
+    if unit is not None and not unit.active:
+        raise ServiceError(_l("Đơn vị “%(name)s” đã giải thể hoặc sáp nhập.", name=unit.name), "unit")
+    for existing in person.roles:
+        if existing.role == role and existing.unit_id == (unit.id if unit else None):
+            return None
+    assignment = RoleAssignment(role=role, unit_id=unit.id if unit else None, unit=unit,
+                                granted_by_id=actor.id if actor else None)
+    person.roles.append(assignment)
+    session.flush()
+    permissions.forget(person)
+    home = person.current_unit
+    audit.record(session, actor, "role.grant", object_type="person", object_id=person.id,
+                 unit_id=(unit or home).id if (unit or home) else None,
+                 summary=f"{person.full_name}: {role.value}{' ' + unit.code if unit else ''}")
+    return assignment
+
+
+def revoke_role(session: Session, actor: Person | None, person: Person, assignment: RoleAssignment) -> None:
+    if assignment.person_id != person.id:
+        raise ServiceError(_l("Vai trò không thuộc người này."), "role")
+    _require_manage_person(session, actor, person)
+    if actor is not None and not permissions.may_grant(session, actor, assignment.role, assignment.unit_id):
+        raise PermissionDenied(_l("Bạn không có quyền thu hồi vai trò này."), "role")
+    if assignment.role == Role.ADMIN and person.active and _active_admin_count(session) <= 1:
+        raise ServiceError(_l("Không thể thu hồi quyền của quản trị hệ thống cuối cùng."), "role")
+    unit = assignment.unit
+    person.roles.remove(assignment)
+    session.delete(assignment)
+    session.flush()
+    permissions.forget(person)
+    home = person.current_unit
+    audit.record(session, actor, "role.revoke", object_type="person", object_id=person.id,
+                 unit_id=(unit or home).id if (unit or home) else None,
+                 summary=f"{person.full_name}: {assignment.role.value}{' ' + unit.code if unit else ''}")

@@ -1,0 +1,52 @@
+"""Template helpers: labels, local dates, pagination, the navigation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, request, url_for
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+from markupsafe import Markup
+
+from lms import permissions
+from lms.db import db
+from lms.labels import CATEGORY_LABELS, ROLE_LABELS, UNIT_KIND_LABELS
+
+
+def local_datetime(value: datetime | None, fmt: str = "short") -> str:
+    return format_datetime(value, fmt) if value else ""
+
+
+def local_date(value: date | None, fmt: str = "short") -> str:
+    return format_date(value, fmt) if value else ""
+
+
+def url_with(**changes) -> str:
+    """The current URL with some query arguments changed (``None`` removes one)."""
+    args = request.args.to_dict(flat=True)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["dt"] = local_datetime
+    app.jinja_env.filters["d"] = local_date
+    app.jinja_env.globals.update(
+        ROLE_LABELS=ROLE_LABELS, CATEGORY_LABELS=CATEGORY_LABELS, UNIT_KIND_LABELS=UNIT_KIND_LABELS,
+        url_with=url_with,
+    )
+
+    @app.context_processor
+    def _nav():
+        user = current_user if current_user and current_user.is_authenticated else None
+        return {
+            "current_locale": str(get_locale()),
+            "may_manage_people": bool(user) and permissions.may_manage_people(db.session, user),
+            "is_admin": permissions.is_admin(user),
+            "nav_extra": app.extensions.get("lms_nav", []),
+        }

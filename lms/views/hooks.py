@@ -1,0 +1,43 @@
+"""Per-request rules: security headers, forced password change."""
+
+from __future__ import annotations
+
+from flask import Flask, flash, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+_ALLOWED_WHILE_CHANGING = {"auth.change_password", "auth.logout", "auth.set_language", "static", "bootstrap.static",
+                           "main.health"}
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def register(app: Flask) -> None:
+    @app.before_request
+    def _force_password_change():
+        if (
+            current_user.is_authenticated
+            and current_user.must_change_password
+            and request.endpoint not in _ALLOWED_WHILE_CHANGING
+        ):
+            if request.method == "GET":
+                flash(_l("Bạn cần đổi mật khẩu trước khi tiếp tục."), "warning")
+            return redirect(url_for("auth.change_password"))
+        return None
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if not app.config["DEBUG"] and not app.config["TESTING"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if current_user and current_user.is_authenticated:
+            response.headers.setdefault("Cache-Control", "no-store")
+        response.vary.add("Cookie")
+        return response
