@@ -23,6 +23,7 @@ def create_app(features: Iterable[Feature] = (), test_config: Mapping[str, Any] 
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_config(app.instance_path, overrides=test_config))
+    register_url_converters(app)
     os.makedirs(app.instance_path, exist_ok=True)
     register_extensions(app)
     register_blueprints(app)
@@ -32,6 +33,17 @@ def create_app(features: Iterable[Feature] = (), test_config: Mapping[str, Any] 
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def register_url_converters(app: Flask) -> None:
+    """``<int:...>`` in every route only matches ids the database can hold (else 404, not 500)."""
+    from werkzeug.routing import IntegerConverter
+
+    class DatabaseId(IntegerConverter):
+        def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+            super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+    app.url_map.converters["int"] = DatabaseId
 
 
 def register_extensions(app: Flask) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import lazy_gettext as _l
+from lms.i18n import lazy_gettext as _l
 
 from lms.db import db, utcnow
 from lms.extensions import login_manager

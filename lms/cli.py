@@ -92,10 +92,8 @@ def seed_demo_command() -> None:
 
 
 def _register_import(group: click.Group) -> None:
-    try:
-        from lms.roster_cli import import_users_command
-    except ImportError:  # pragma: no cover - the importer ships with the platform
-        return
+    from lms.roster_cli import import_users_command
+
     group.add_command(import_users_command)
 
 

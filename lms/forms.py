@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
+from lms.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from lms.labels import CATEGORY_LABELS, ROLE_LABELS, UNIT_KIND_LABELS
@@ -89,15 +91,15 @@ class ConfirmForm(FlaskForm):
 
 
 def kind_choices():
-    return [(k.value, str(UNIT_KIND_LABELS[k])) for k in UnitKind]
+    return [SelectChoice(k.value, str(UNIT_KIND_LABELS[k])) for k in UnitKind]
 
 
 def category_choices():
-    return [(c.value, str(CATEGORY_LABELS[c])) for c in LearnerCategory]
+    return [SelectChoice(c.value, str(CATEGORY_LABELS[c])) for c in LearnerCategory]
 
 
 def role_choices(include_admin=True):
-    return [(r.value, str(ROLE_LABELS[r])) for r in Role if include_admin or r != Role.ADMIN]
+    return [SelectChoice(r.value, str(ROLE_LABELS[r])) for r in Role if include_admin or r != Role.ADMIN]
 
 
 class UnitForm(FlaskForm):
@@ -141,7 +143,8 @@ class NewPersonForm(PersonForm):
     unit = Choice(_l("Đơn vị"), coerce=int)
     key_cadre = BooleanField(_l("Là cán bộ chủ chốt"))
     on = on_field()
-    roles = Choices(_l("Vai trò"), choices=role_choices)
+    roles = Choices(_l("Vai trò"), choices=role_choices, widget=ListWidget(prefix_label=False),
+                    option_widget=CheckboxInput())
     password = PasswordField(_l("Mật khẩu ban đầu"), validators=[
         _required(_l("Vui lòng nhập mật khẩu ban đầu.")), Length(max=128, message=_l("Mật khẩu quá dài."))],
         description=_l("Người dùng sẽ phải đổi mật khẩu này ở lần đăng nhập đầu tiên."))
@@ -153,7 +156,7 @@ class MovePersonForm(FlaskForm):
 
 
 class KeyCadreForm(FlaskForm):
-    key_cadre = Choice(_l("Cán bộ chủ chốt"), choices=[("1", _l("Có")), ("0", _l("Không"))])
+    key_cadre = Choice(_l("Cán bộ chủ chốt"), choices=[SelectChoice("1", _l("Có")), SelectChoice("0", _l("Không"))])
     on = on_field()
 
 
@@ -167,5 +170,17 @@ class GrantRoleForm(FlaskForm):
     unit = Choice(_l("Đơn vị được quản trị (chỉ với vai trò quản trị đơn vị)"), coerce=int)
 
 
+from flask_wtf.file import FileRequired  # noqa: E402  (the roster import's forms follow)
+
+
 class ImportUploadForm(FlaskForm):
-    file = FileField(_l("Tệp danh sách (.xlsx hoặc .csv)"))
+    file = FileField(_l("Tệp danh sách (.xlsx hoặc .csv)"),
+                     validators=[FileRequired(message=_l("Vui lòng chọn tệp danh sách để tải lên."))],
+                     description=_l("Dùng tệp mẫu. Tệp được kiểm tra theo nội dung, không theo phần mở rộng."))
+
+
+class ImportConfirmForm(FlaskForm):
+    password = PasswordField(_l("Mật khẩu ban đầu cho các tài khoản mới"), validators=[
+        Optional(), Length(max=128, message=_l("Mật khẩu quá dài."))],
+        description=_l("Mọi tài khoản mới dùng mật khẩu này và phải đổi mật khẩu ở lần đăng nhập đầu tiên. "
+                       "Hãy báo mật khẩu cho họ qua kênh an toàn."))

@@ -1,9 +1,28 @@
-"""Interface language and time zone: Vietnamese by default, English on request."""
+"""Interface language and time zone: Vietnamese by default, English on request.
+
+Use :func:`lazy_gettext` from here (imported as ``_l``), never Flask-Babel's: theirs marks the
+finished message as safe HTML, so a user's value interpolated into it (a name in "Đã tạo đơn vị
+“%(name)s”") would reach the page unescaped. Ours is escaped like any other text.
+"""
 
 from __future__ import annotations
 
-from flask import current_app, session
+from flask import current_app, has_request_context, session
+from flask_babel import gettext
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import Markup, escape
+
+
+class SafeLazyString(LazyString):
+    """A lazily translated message that is text, not markup."""
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+def lazy_gettext(string: str, **variables) -> SafeLazyString:
+    return SafeLazyString(gettext, string, **variables)
 
 
 def available_locales() -> tuple[str, ...]:
@@ -11,6 +30,8 @@ def available_locales() -> tuple[str, ...]:
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in available_locales():
         return current_user.locale
     chosen = session.get("locale")

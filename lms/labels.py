@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from lms.i18n import lazy_gettext as _l
 
 from lms.models import LearnerCategory, Role, UnitKind
 

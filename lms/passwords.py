@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from lms.i18n import lazy_gettext as _l
 
 from lms.text import fold
 
@@ -17,7 +18,9 @@ MAX_LENGTH = 128
 _LOCAL_COMMON = {
     "matkhau", "matkhau123", "matkhau@123", "matkhau1234", "123456789a", "abc@12345", "admin@123",
     "admin123456", "password@123", "quantri123", "sotuphap", "sotuphap123", "tuphap123",
-    "vietnam123", "hanoi12345", "abcd@1234", "1234567890", "qwerty123456", "12345678910",
+    "vietnam123", "hanoi12345", "matkhau", "quantri", "sotuphap", "tuphap", "phongtuphap", "ubnd", "admin",
+    "vietnam", "hanoi", "hochiminh", "saigon", "thaibinh", "hungyen", "daotao", "hocvien", "giangvien",
+    "quyenconnguoi", "nhanquyen", "congan", "password", "welcome", "xinchao", "abcd@1234", "1234567890", "qwerty123456", "12345678910",
 }
 
 
@@ -31,13 +34,20 @@ def hasher() -> PasswordHasher:
     return _hasher(config.get("ARGON2_TIME_COST", 3), config.get("ARGON2_MEMORY_KIB", 65536))
 
 
+def _normal(password: str) -> str:
+    """NFC, so a Vietnamese password typed as composed or as combining characters (the two
+    "Unicode" modes of Vietnamese keyboards) is the same password."""
+    return unicodedata.normalize("NFC", password)
+
+
 def hash_password(password: str) -> str:
-    return hasher().hash(password)
+    return hasher().hash(_normal(password))
 
 
 def verify_password(password_hash: str | None, password: str) -> tuple[bool, bool]:
     """(matches, needs_rehash). A missing hash still costs one verification, so timing does
     not reveal which accounts exist."""
+    password = _normal(password)
     ph = hasher()
     if not password_hash:
         try:
@@ -69,9 +79,14 @@ def _dummy_hash() -> str:
     return _DUMMY[key]
 
 
+def _alnum(value: str) -> str:
+    return "".join(ch for ch in value if ch.isalnum())
+
+
 def password_problems(password: str, *, user_inputs: tuple[str, ...] = ()) -> list:
     """The reasons ``password`` is refused (empty when it is acceptable)."""
     min_length = current_app.config.get("PASSWORD_MIN_LENGTH", 10)
+    password = _normal(password)
     problems = []
     if len(password) < min_length:
         problems.append(_l("Mật khẩu phải có ít nhất %(n)s ký tự.", n=min_length))
@@ -81,16 +96,23 @@ def password_problems(password: str, *, user_inputs: tuple[str, ...] = ()) -> li
         return problems
     lowered = password.casefold()
     folded = fold(password).replace(" ", "")
-    if lowered in _common_passwords() or folded in _common_passwords() or len(set(password)) < 4:
+    # "Sotuphap@2024", "Matkhau#123": a common word dressed up with digits and symbols
+    core = "".join(ch for ch in folded if ch.isalpha())
+    if (lowered in _common_passwords() or folded in _common_passwords() or len(set(password)) < 4
+            or (len(core) >= 3 and core in _common_passwords())):
         problems.append(_l("Mật khẩu này quá phổ biến, dễ bị đoán. Hãy chọn mật khẩu khác."))
         return problems
+    letters = _alnum(folded)
     for value in user_inputs:
-        token = fold(value).replace(" ", "")
-        if len(token) >= 4 and token in folded:
+        value = fold(value)
+        # the whole name or address, and an address's local part, ignoring spaces and punctuation
+        tokens = {_alnum(value), _alnum(value.rpartition("@")[0])}
+        if any(len(token) >= 4 and token in letters for token in tokens):
             problems.append(_l("Mật khẩu không được chứa tên hoặc địa chỉ thư điện tử của bạn."))
             return problems
     from zxcvbn import zxcvbn
 
-    if zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u])["score"] < 2:
+    # zxcvbn refuses (ValueError) anything longer than its max_length of 72 characters.
+    if zxcvbn(password[:72], user_inputs=[u for u in user_inputs if u])["score"] < 2:
         problems.append(_l("Mật khẩu quá dễ đoán. Hãy dùng một cụm từ dài hơn, kết hợp chữ và số."))
     return problems

@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# C0/C1 controls (not the white space folded below), zero-width and bidi marks, word joiners and
+# the byte-order mark that spreadsheets put at the start of a UTF-8 file.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 _SPACES = re.compile(r"\s+")
 
 
@@ -27,6 +32,7 @@ def fold(value: str | None) -> str:
     """Lower-case ASCII-ish form for search: "Quyền Trẻ Em" -> "quyen tre em"."""
     if not value:
         return ""
+    value = _CONTROL.sub("", value)
     decomposed = unicodedata.normalize("NFD", value.replace("đ", "d").replace("Đ", "D"))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", stripped.casefold()).strip()
@@ -39,6 +45,7 @@ def email_key(email: str | None) -> str:
 
 def like_pattern(term: str) -> str:
     """A LIKE pattern matching ``term`` anywhere, with wildcards escaped (ESCAPE '\\')."""
+    term = term.replace("\x00", "")
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 

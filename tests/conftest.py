@@ -8,6 +8,8 @@ only used to connect.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import re
 import secrets
@@ -19,6 +21,9 @@ import sqlalchemy as sa
 
 # app.py builds its app at import; in the test process that app is a testing one.
 os.environ["LMS_ENV"] = "testing"
+
+from flask import has_app_context
+from flask.testing import FlaskClient
 
 from lms import create_app
 from lms.db import db, utcnow
@@ -37,28 +42,33 @@ def _pg_admin_url(url: str) -> sa.URL:
     return parsed.set(drivername="postgresql+psycopg")
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
-        url = f"sqlite:///{path}"
-        _migrate(url)
-        yield url
-        return
+@contextlib.contextmanager
+def fresh_pg_database(base: str, prefix: str = "lms_test"):
+    """A new, uniquely named PostgreSQL database on the server of ``base``, dropped afterwards."""
     admin_url = _pg_admin_url(base)
-    name = f"lms_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
     try:
-        _migrate(url)
-        yield url
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
         with engine.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        _migrate(url)
+        yield url
+        return
+    with fresh_pg_database(base) as url:
+        _migrate(url)
+        yield url
 
 
 def _config(url: str, **extra):
@@ -95,6 +105,20 @@ def _truncate(url: str) -> None:
     engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in a context of its own, as in production.
+
+    The ``app`` fixture keeps an application context open for the test's own database work;
+    without this, requests would share it (and ``g``, where Flask-Login caches the user) with
+    each other and with the test. Pending test work is committed first so the request sees it.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def app_factory(database_url):
     """Build apps on the test database with extra config; the database is emptied after the test."""
@@ -102,6 +126,7 @@ def app_factory(database_url):
 
     def make(**extra):
         application = create_app(features=_features(), test_config=_config(database_url, **extra))
+        application.test_client_class = IsolatedClient
         made.append(application)
         return application
 

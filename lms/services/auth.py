@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from lms.i18n import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from lms import audit
 from lms.errors import ServiceError
 from lms.models import LoginSession, Person
 from lms.passwords import hash_password, password_problems, verify_password
-from lms.text import email_key
+from lms.text import clean, email_key, nfc
 
 SEEN_EVERY = timedelta(minutes=5)
 
@@ -44,7 +44,8 @@ def start_session(session: Session, person: Person, *, now: datetime, ip: str | 
     token = secrets.token_urlsafe(32)
     hours = current_app.config.get("SESSION_HOURS", 8)
     session.add(LoginSession(person_id=person.id, token_hash=_digest(token), created_at=now, last_seen_at=now,
-                             expires_at=now + timedelta(hours=hours), ip=ip, user_agent=(user_agent or "")[:255]))
+                             expires_at=now + timedelta(hours=hours), ip=ip,
+                             user_agent=clean(user_agent)[:255]))
     person.last_login_at = now
     person.login_token = token
     session.flush()
@@ -95,7 +96,7 @@ def change_password(session: Session, person: Person, current: str, new: str, *,
     ok, _ = verify_password(person.password_hash, current)
     if not ok:
         raise ServiceError(_l("Mật khẩu hiện tại không đúng."), "current_password")
-    if new == current:
+    if nfc(new) == nfc(current):
         raise ServiceError(_l("Mật khẩu mới phải khác mật khẩu hiện tại."), "new_password")
     problems = password_problems(new, user_inputs=(person.full_name, person.email))
     if problems:

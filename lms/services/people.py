@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
+from lms.i18n import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from lms import audit, permissions
@@ -23,7 +23,8 @@ from lms.text import clean, email_key, fold
 
 NAME_MAX = 200
 POSITION_MAX = 200
-_PHONE_RE = re.compile(r"^\+?[0-9][0-9 .()-]{6,22}$")
+# Digits with the usual separators; a landline may start with its area code in brackets: (024) 3825 1234.
+_PHONE_RE = re.compile(r"^\+?[0-9(][0-9 .()-]{6,22}$")
 _NAME_PUNCT = set(" .'-()’")
 
 
@@ -174,17 +175,25 @@ def _check_date(current_from: date | None, on: date) -> None:
 def create_person(
     session: Session, actor: Person | None, data: PersonInput, *, unit: Unit, password: str,
     key_cadre: bool = False, on: date, roles: tuple[Role, ...] = (Role.TRAINEE,),
-    must_change_password: bool = True,
+    must_change_password: bool = True, password_hash: str | None = None,
 ) -> Person:
+    """Create an account in ``unit`` from day ``on``.
+
+    ``password_hash`` lets a bulk caller (the roster import) hash one shared initial password
+    once instead of once per person; it must have checked that password against the policy
+    for this person with :func:`check_new_password`.
+    """
     _require_manage_unit(session, actor, unit)
     cleaned = clean_person(session, data)
-    check_new_password(password, cleaned)
+    if password_hash is None:
+        check_new_password(password, cleaned)
     for role in roles:
         if role == Role.ADMIN and actor is not None and not permissions.is_admin(actor):
             raise PermissionDenied(_l("Bạn không có quyền cấp vai trò này."), "roles")
     person = Person(
         full_name=cleaned.full_name, email=cleaned.email, email_key=cleaned.email_key, phone=cleaned.phone,
-        position=cleaned.position, category=cleaned.category, password_hash=hash_password(password),
+        position=cleaned.position, category=cleaned.category,
+        password_hash=password_hash or hash_password(password),
         must_change_password=must_change_password, active=True,
     )
     _index(person)
@@ -259,6 +268,9 @@ def set_key_cadre(session: Session, actor: Person | None, person: Person, value:
     current = person.current_key_cadre
     if bool(current) == value:
         return False
+    if value and not person.active:
+        # A locked account is not counted as a key cadre (locking ends the period).
+        raise ServiceError(_l("Tài khoản đã bị khóa. Hãy mở khóa trước khi đặt là cán bộ chủ chốt."), "key_cadre")
     if value:
         last = person.key_cadre_periods[-1] if person.key_cadre_periods else None
         if last is not None and last.valid_to is not None and on < last.valid_to:
@@ -280,10 +292,15 @@ def set_key_cadre(session: Session, actor: Person | None, person: Person, value:
 
 
 def _active_admin_count(session: Session) -> int:
-    return session.scalar(
-        sa.select(sa.func.count(sa.distinct(Person.id))).join(RoleAssignment, RoleAssignment.person_id == Person.id)
+    """How many active administrators there are. The rows are locked (PostgreSQL) so that two
+    workers removing the last two administrators at once cannot both succeed: the second waits
+    for the first and then counts again."""
+    ids = session.scalars(
+        sa.select(Person.id).join(RoleAssignment, RoleAssignment.person_id == Person.id)
         .where(RoleAssignment.role == Role.ADMIN, Person.active.is_(True))
-    ) or 0
+        .order_by(Person.id).with_for_update()
+    ).all()
+    return len(set(ids))
 
 
 def deactivate_person(session: Session, actor: Person | None, person: Person, on: date, now: datetime) -> bool:

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Iterable
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
+from lms.i18n import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from lms import audit, permissions
@@ -156,6 +156,9 @@ def _set_parent(session: Session, unit: Unit, parent: Unit | None, on: date) -> 
         else:
             link.valid_to = on
         session.flush()
+    else:
+        # a top-level unit that used to sit under a parent: the new period may not overlap the old
+        _check_not_before(session.scalar(sa.select(sa.func.max(UnitLink.valid_to)).where(UnitLink.unit_id == unit.id)), on)
     if parent is not None:
         session.add(UnitLink(unit_id=unit.id, parent_id=parent.id, valid_from=on))
     unit.parent_id = parent.id if parent is not None else None
@@ -163,7 +166,8 @@ def _set_parent(session: Session, unit: Unit, parent: Unit | None, on: date) -> 
 
 
 def _index(unit: Unit) -> None:
-    unit.search_text = fold(f"{unit.name} {unit.code}")
+    # Case folding can lengthen text ("ß" -> "ss"), so cut to the column's size.
+    unit.search_text = fold(f"{unit.name} {unit.code}")[:300]
 
 
 # -- operations -----------------------------------------------------------------------------
@@ -213,18 +217,31 @@ def update_unit(session: Session, actor: Person | None, unit: Unit, *, name: str
     return unit
 
 
+def _is_below(session: Session, node: Unit, unit: Unit, on: date) -> bool:
+    """Is ``node`` ``unit`` or below it now, or on any day from ``on`` (a back-dated move must
+    not make the tree of some past day a cycle)? The dated tree only changes on the days a
+    link starts or ends, so those days are enough."""
+    if node.id in subtree_ids(session, unit.id):
+        return True
+    days = {on}
+    days.update(session.scalars(sa.select(UnitLink.valid_from).where(UnitLink.valid_from > on)))
+    days.update(session.scalars(sa.select(UnitLink.valid_to).where(UnitLink.valid_to > on)))
+    return any(node.id in subtree_ids(session, unit.id, on=day) for day in sorted(days))
+
+
 def move_unit(session: Session, actor: Person | None, unit: Unit, new_parent: Unit | None, on: date) -> Unit:
     """Move ``unit`` and its whole subtree under ``new_parent`` from day ``on``."""
     _require_tree_editor(actor)
     _require_active(unit, "unit")
     if new_parent is not None:
         _require_active(new_parent)
-        if new_parent.id in subtree_ids(session, unit.id):
+        if _is_below(session, new_parent, unit, on):
             raise ServiceError(_l("Không thể chuyển một đơn vị vào chính nó hoặc đơn vị cấp dưới của nó."), "parent")
     if (new_parent.id if new_parent else None) == unit.parent_id:
         raise ServiceError(_l("Đơn vị đã trực thuộc đơn vị này."), "parent")
     old = unit.parent
     _set_parent(session, unit, new_parent, on)
+    permissions.forget(actor)
     session.flush()
     audit.record(session, actor, "unit.move", object_type="unit", object_id=unit.id, unit_id=unit.id,
                  summary=f"{unit.code}: {old.code if old else '—'} → {new_parent.code if new_parent else '—'}",
@@ -249,6 +266,26 @@ def _move_people(session: Session, source: Unit, target: Unit, on: date) -> int:
     return len(memberships)
 
 
+def _check_history_ends_by(session: Session, unit: Unit, on: date) -> None:
+    """Refuse to end ``unit`` on ``on`` when a person or a sub-unit was recorded in it after that
+    day (a back-dated closure or merge would leave them, for those days, outside the tree)."""
+    latest = max(
+        (d for d in (
+            session.scalar(sa.select(sa.func.max(Membership.valid_to))
+                           .where(Membership.unit_id == unit.id, Membership.valid_to > on)),
+            session.scalar(sa.select(sa.func.max(UnitLink.valid_to))
+                           .where(UnitLink.parent_id == unit.id, UnitLink.valid_to > on)),
+        ) if d is not None),
+        default=None,
+    )
+    if latest is not None:
+        raise ServiceError(
+            _l("Đơn vị còn người hoặc đơn vị trực thuộc đến ngày %(d)s. Ngày hiệu lực không được trước ngày đó.",
+               d=latest.strftime("%d/%m/%Y")),
+            "on",
+        )
+
+
 def _end_unit(session: Session, unit: Unit, on: date) -> None:
     link = _open_link(session, unit)
     if link is not None:
@@ -259,6 +296,22 @@ def _end_unit(session: Session, unit: Unit, on: date) -> None:
             link.valid_to = on
     unit.active = False
     unit.closed_on = on
+
+
+def _revoke_scoped_admins(session: Session, actor: Person | None, unit: Unit, logged_under: Unit, reason: str) -> int:
+    """Revoke every unit-administrator role scoped to ``unit`` (it is going away)."""
+    assignments = session.scalars(
+        sa.select(RoleAssignment).where(RoleAssignment.role == Role.UNIT_ADMIN, RoleAssignment.unit_id == unit.id)
+    ).all()
+    for assignment in assignments:
+        audit.record(session, actor, "role.revoke", object_type="person", object_id=assignment.person_id,
+                     unit_id=logged_under.id, summary=f"unit_admin {unit.code} ({reason})")
+        holder = assignment.person
+        if assignment in holder.roles:
+            holder.roles.remove(assignment)
+        session.delete(assignment)
+        permissions.forget(holder)
+    return len(assignments)
 
 
 def merge_unit(session: Session, actor: Person | None, source: Unit, target: Unit, on: date) -> dict[str, int]:
@@ -272,21 +325,17 @@ def merge_unit(session: Session, actor: Person | None, source: Unit, target: Uni
         raise ServiceError(_l("Không thể sáp nhập một đơn vị vào chính nó."), "target")
     if target.id in subtree_ids(session, source.id):
         raise ServiceError(_l("Không thể sáp nhập một đơn vị vào đơn vị cấp dưới của nó."), "target")
+    _check_history_ends_by(session, source, on)
     moved_people = _move_people(session, source, target, on)
     children = [c for c in source.children if c.active]
     for child in children:
         _set_parent(session, child, target, on)
-    revoked = session.scalars(
-        sa.select(RoleAssignment).where(RoleAssignment.role == Role.UNIT_ADMIN, RoleAssignment.unit_id == source.id)
-    ).all()
-    for assignment in revoked:
-        audit.record(session, actor, "role.revoke", object_type="person", object_id=assignment.person_id,
-                     unit_id=target.id, summary=f"unit_admin {source.code} (merged)")
-        session.delete(assignment)
+    revoked = _revoke_scoped_admins(session, actor, source, target, "merged")
     _end_unit(session, source, on)
     source.merged_into_id = target.id
     session.flush()
-    result = {"people": moved_people, "units": len(children), "roles": len(revoked)}
+    permissions.forget(actor)
+    result = {"people": moved_people, "units": len(children), "roles": revoked}
     audit.record(session, actor, "unit.merge", object_type="unit", object_id=source.id, unit_id=target.id,
                  summary=f"{source.code} → {target.code}", details={**result, "on": on.isoformat()})
     return result
@@ -306,14 +355,11 @@ def close_unit(session: Session, actor: Person | None, unit: Unit, on: date) -> 
         )
     if any(child.active for child in unit.children):
         raise ServiceError(_l("Đơn vị còn đơn vị trực thuộc đang hoạt động. Hãy chuyển hoặc giải thể chúng trước."), "unit")
+    _check_history_ends_by(session, unit, on)
     _end_unit(session, unit, on)
-    for assignment in session.scalars(
-        sa.select(RoleAssignment).where(RoleAssignment.role == Role.UNIT_ADMIN, RoleAssignment.unit_id == unit.id)
-    ):
-        audit.record(session, actor, "role.revoke", object_type="person", object_id=assignment.person_id,
-                     unit_id=unit.id, summary=f"unit_admin {unit.code} (closed)")
-        session.delete(assignment)
+    _revoke_scoped_admins(session, actor, unit, unit, "closed")
     session.flush()
+    permissions.forget(actor)
     audit.record(session, actor, "unit.close", object_type="unit", object_id=unit.id, unit_id=unit.id,
                  summary=unit.code, details={"on": on.isoformat()})
     return unit

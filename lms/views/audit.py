@@ -19,11 +19,12 @@ bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
 
 def _date_arg(name):
-    raw = request.args.get(name) or ""
+    raw = (request.args.get(name) or "")[:10]
     try:
-        return datetime.strptime(raw, "%Y-%m-%d").date() if raw else None
+        day = datetime.strptime(raw, "%Y-%m-%d").date() if raw else None
     except ValueError:
         return None
+    return day if day is None or 1900 <= day.year <= 2200 else None
 
 
 @bp.get("/")
@@ -39,8 +40,11 @@ def index():
         stmt = stmt.where(AuditEntry.action.like(like_pattern(action), escape="\\"))
     who = fold(request.args.get("actor") or "")[:200]
     if who:
-        stmt = stmt.where(AuditEntry.actor_id.in_(
-            sa.select(Person.id).where(Person.search_text.like(like_pattern(who), escape="\\"))))
+        # Match the actor's name only (never e-mail or phone, which the viewer may not see).
+        actors = db.session.execute(
+            sa.select(Person.id, Person.full_name).where(Person.id.in_(sa.select(AuditEntry.actor_id).distinct()))
+        ).all()
+        stmt = stmt.where(AuditEntry.actor_id.in_([pid for pid, name in actors if who in fold(name)]))
     start, end = _date_arg("from"), _date_arg("to")
     tz = zone()
     if start:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import lazy_gettext as _l
+from lms.i18n import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from lms import permissions
@@ -33,7 +33,13 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _account_key() -> str:
+    # The login form reads only form data (never a JSON body), so the limit and the check
+    # always see the same e-mail.
     return "login-account:" + email_key(request.form.get("email", ""))[:254]
+
+
+def _person_key() -> str:
+    return "password-change:" + str(current_user.get_id() and current_user.id)
 
 
 def _failed(response) -> bool:
@@ -49,7 +55,7 @@ def _failed(response) -> bool:
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
-    form = LoginForm()
+    form = LoginForm(formdata=request.form if request.method == "POST" else None)
     error = None
     if form.validate_on_submit():
         now = utcnow()
@@ -71,8 +77,7 @@ def login():
             if person.must_change_password:
                 return redirect(url_for("auth.change_password"))
             return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
-    status = 200 if error is None and not form.errors else 200
-    return render_template("auth/login.html", form=form, error=error), status
+    return render_template("auth/login.html", form=form, error=error)
 
 
 @bp.post("/logout")
@@ -90,10 +95,16 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _password_change_failed(response) -> bool:
+    return response.status_code != 302
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @permissions.login
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"], methods=["POST"], key_func=_person_key,
+               deduct_when=_password_change_failed, scope="password-change")
 def change_password():
-    form = ChangePasswordForm()
+    form = ChangePasswordForm(formdata=request.form if request.method == "POST" else None)
     if form.validate_on_submit():
         person = current_user._get_current_object()
         now = utcnow()

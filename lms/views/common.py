@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import abort
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from lms import permissions
 from lms.db import db, utcnow
@@ -51,11 +52,7 @@ def tree_order(active_only: bool = True, within: set[int] | None = None) -> list
 
 def unit_choices(active_only: bool = True, manageable: bool = True, blank: str | None = None):
     within = permissions.managed_unit_ids(db.session, actor()) if manageable else None
-    choices = [(0, blank)] if blank is not None else []
+    choices = [SelectChoice(0, blank)] if blank is not None else []
     for unit, depth in tree_order(active_only, within):
-        choices.append((unit.id, "\u2003" * depth + f"{unit.name} ({unit.code})"))
+        choices.append(SelectChoice(unit.id, "\u2003" * depth + f"{unit.name} ({unit.code})"))
     return choices
-
-
-def flash_form_errors(form) -> None:
-    pass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
-from flask_babel import lazy_gettext as _l
+from lms.i18n import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -16,7 +16,7 @@ MESSAGES = {
     405: (_l("Thao tác không được phép"), _l("Trang này không hỗ trợ thao tác bạn vừa thực hiện.")),
     413: (_l("Tệp quá lớn"), _l("Tệp bạn gửi vượt quá dung lượng cho phép.")),
     429: (_l("Quá nhiều yêu cầu"), _l("Bạn đã thử quá nhiều lần. Vui lòng đợi một lúc rồi thử lại.")),
-    500: (_l("Lỗi hệ thống"), _l("Đã có lỗi xảy ra. Quản trị viên đã được ghi nhận; vui lòng thử lại sau.")),
+    500: (_l("Lỗi hệ thống"), _l("Đã có lỗi xảy ra và lỗi đã được ghi lại. Vui lòng thử lại sau.")),
 }
 
 

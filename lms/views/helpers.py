@@ -14,12 +14,23 @@ from lms.db import db
 from lms.labels import CATEGORY_LABELS, ROLE_LABELS, UNIT_KIND_LABELS
 
 
-def local_datetime(value: datetime | None, fmt: str = "short") -> str:
-    return format_datetime(value, fmt) if value else ""
+# Vietnamese administrative style is day/month/year with four digits; English uses the
+# locale's medium style ("Jan 1, 2024").
+_DATE_FORMATS = {"vi": "dd/MM/yyyy"}
+_DATETIME_FORMATS = {"vi": "HH:mm dd/MM/yyyy"}
 
 
-def local_date(value: date | None, fmt: str = "short") -> str:
-    return format_date(value, fmt) if value else ""
+def local_datetime(value: datetime | None) -> str:
+    """A UTC timestamp shown in the configured time zone, in the interface language."""
+    if not value:
+        return ""
+    return format_datetime(value, _DATETIME_FORMATS.get(str(get_locale()), "medium"))
+
+
+def local_date(value: date | None) -> str:
+    if not value:
+        return ""
+    return format_date(value, _DATE_FORMATS.get(str(get_locale()), "medium"))
 
 
 def url_with(**changes) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, flash, redirect, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask import Flask, abort, flash, redirect, request, url_for
+from lms.i18n import lazy_gettext as _l
 from flask_login import current_user
 
 _ALLOWED_WHILE_CHANGING = {"auth.change_password", "auth.logout", "auth.set_language", "static", "bootstrap.static",
@@ -15,7 +15,25 @@ CSP = (
 )
 
 
+_STATIC = {"static", "bootstrap.static"}
+
+
+def _has_nul(values) -> bool:
+    return any("\x00" in value for value in values)
+
+
 def register(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul_bytes():
+        """A NUL byte is never valid input (PostgreSQL cannot even store it): 400 at the door."""
+        if "\x00" in request.path or _has_nul(request.args.values()) or _has_nul(request.args.keys()):
+            abort(400)
+        if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded",
+                                                             "multipart/form-data"):
+            if _has_nul(request.form.values()) or _has_nul(request.form.keys()):
+                abort(400)
+        return None
+
     @app.before_request
     def _force_password_change():
         if (
@@ -37,7 +55,7 @@ def register(app: Flask) -> None:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if not app.config["DEBUG"] and not app.config["TESTING"]:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if current_user and current_user.is_authenticated:
-            response.headers.setdefault("Cache-Control", "no-store")
+        if current_user and current_user.is_authenticated and request.endpoint not in _STATIC:
+            response.headers["Cache-Control"] = "no-store"
         response.vary.add("Cookie")
         return response

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from lms.i18n import lazy_gettext as _l
 
 from lms import permissions
 from lms.db import db, utcnow
@@ -46,7 +46,7 @@ def _fail(form, exc: ServiceError) -> None:
 def index():
     units = unit_choices(active_only=False, blank=str(_l("Tất cả đơn vị")))
     unit_id = request.args.get("unit", type=int) or None
-    if unit_id is not None and unit_id not in {u for u, _ in units}:
+    if unit_id is not None and unit_id not in {c.value for c in units}:
         unit_id = None
     filters = PeopleFilter(
         q=(request.args.get("q") or "")[:200], unit_id=unit_id, category=_enum_arg("category", LearnerCategory),
@@ -65,7 +65,7 @@ def create():
     form = NewPersonForm()
     form.unit.choices = unit_choices()
     include_admin = permissions.is_admin(actor())
-    form.roles.choices = [c for c in role_choices(include_admin) if c[0] != Role.UNIT_ADMIN.value]
+    form.roles.choices = [c for c in role_choices(include_admin) if c.value != Role.UNIT_ADMIN.value]
     if request.method == "GET":
         form.on.data = today()
         form.roles.data = [Role.TRAINEE.value]

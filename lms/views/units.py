@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from lms.i18n import lazy_gettext as _l
 
 from lms import permissions
 from lms.db import db
@@ -83,8 +83,8 @@ def _detail_forms(unit: Unit):
     merge = MergeUnitForm(prefix="merge")
     close = CloseUnitForm(prefix="close")
     blank = str(_l("— Không (đơn vị gốc) —"))
-    move.parent.choices = [c for c in unit_choices(blank=blank, manageable=False) if c[0] != unit.id]
-    merge.target.choices = [c for c in unit_choices(manageable=False) if c[0] != unit.id]
+    move.parent.choices = [c for c in unit_choices(blank=blank, manageable=False) if c.value != unit.id]
+    merge.target.choices = [c for c in unit_choices(manageable=False) if c.value != unit.id]
     if request.method == "GET":
         for form in (move, merge, close):
             form.on.data = today()

@@ -1,0 +1,143 @@
+"""Every route, every role: a route without a declared permission makes this suite fail."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lms.db import db
+from lms.models import Role
+
+ROLES = ("anonymous", "trainee", "trainer", "unit_admin", "admin")
+
+# Who may use each endpoint: "public", "login" (anyone logged in), "managers" (unit
+# administrators and administrators, objects scoped), "admin". A new endpoint must be added
+# here, with the access its view declares.
+ACCESS = {
+    "main.index": "public",
+    "main.health": "public",
+    "auth.login": "public",
+    "auth.set_language": "public",
+    "auth.logout": "login",
+    "auth.change_password": "login",
+    "units.index": "managers",
+    "units.detail": "managers",
+    "units.create": "admin",
+    "units.change": "admin",
+    "people.index": "managers",
+    "people.create": "managers",
+    "people.detail": "managers",
+    "people.change": "managers",
+    "people.revoke": "managers",
+    "audit.index": "managers",
+    "imports.upload": "managers",
+    "imports.template": "managers",
+    "imports.preview": "managers",
+    "imports.confirm": "managers",
+    "imports.discard": "managers",
+}
+DECLARED = {"public": "public", "login": "login", "managers": "people-managers", "admin": "admin"}
+IGNORED = {"static", "bootstrap.static"}
+
+
+@pytest.fixture
+def world(make_unit, make_person):
+    root = make_unit(name="Sở Tư pháp", code="STP", kind="department")
+    district = make_unit(name="Phòng Tư pháp huyện", code="PTP", kind="district", parent=root)
+    people = {
+        "trainee": make_person(email="trainee@example.vn", unit=district, roles=("trainee",)),
+        "trainer": make_person(email="trainer@example.vn", unit=root, roles=("trainer",)),
+        "unit_admin": make_person(email="ua@example.vn", unit=district, roles=("unit_admin",)),
+        "admin": make_person(email="admin@example.vn", unit=root, roles=("admin",)),
+    }
+    target = people["trainee"]
+    assignment = target.roles[0]
+    return {"unit_id": district.id, "person_id": target.id, "assignment_id": assignment.id,
+            "people": people}
+
+
+def _url(rule, world):
+    values = {}
+    for arg in rule.arguments:
+        if arg in world:
+            values[arg] = world[arg]
+        elif arg == "action":
+            values[arg] = re.search(r"any\(([^)]*)\)", rule.rule).group(1).split(",")[0].strip(" '") \
+                if "any(" in rule.rule else "edit"
+        elif arg == "token":
+            values[arg] = "x" * 43
+        else:
+            raise AssertionError(f"test_access does not know how to fill <{arg}> in {rule.rule}")
+    path = rule.rule
+    for key, value in values.items():
+        path = re.sub(rf"<(?:[^:<>]+:)?{key}(?:\([^)]*\))?>", str(value), path)
+    return path
+
+
+def _rules(app):
+    return [r for r in app.url_map.iter_rules() if r.endpoint not in IGNORED]
+
+
+def test_every_route_declares_its_access(app):
+    missing = sorted({r.endpoint for r in _rules(app)} - set(ACCESS))
+    assert not missing, f"routes with no entry in ACCESS (declare their permission): {missing}"
+    for rule in _rules(app):
+        view = app.view_functions[rule.endpoint]
+        declared = getattr(view, "access", None)
+        assert declared == DECLARED[ACCESS[rule.endpoint]], (rule.endpoint, declared)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_answers_each_role_as_declared(app, world, role):
+    failures = []
+    for rule in _rules(app):
+        method = "GET" if "GET" in rule.methods else "POST"
+        client = app.test_client()
+        if role != "anonymous":
+            login = client.post("/login", data={"email": world["people"][role].email,
+                                                "password": "Rất-Khó-Đoán-2028!"})
+            assert login.status_code == 302, role
+        url = _url(rule, world)
+        response = client.open(url, method=method)
+        status = response.status_code
+        access = ACCESS[rule.endpoint]
+        if status >= 500:
+            failures.append(f"{method} {url}: {status}")
+            continue
+        if access == "public":
+            ok = status in (200, 302)
+        elif role == "anonymous":
+            ok = status == 302 and "/login" in response.location
+        elif access == "login":
+            ok = status in (200, 302)
+        elif access == "managers":
+            ok = status == 403 if role in ("trainee", "trainer") else status in (200, 302, 404, 422)
+        else:
+            ok = status == 403 if role != "admin" else status in (200, 302, 404, 422)
+        if not ok:
+            failures.append(f"{role} {method} {url}: {status}")
+        db.session.rollback()
+    assert not failures, failures
+
+
+def test_every_state_change_needs_a_csrf_token(app_factory, make_person):
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    admin = make_person(email="admin@example.vn", roles=("admin",))
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post("/login", data={"email": admin.email, "password": "Rất-Khó-Đoán-2028!",
+                                       "csrf_token": token}).status_code == 302
+    world = {"unit_id": admin.current_unit.id, "person_id": admin.id, "assignment_id": admin.roles[0].id}
+    checked = 0
+    for rule in _rules(app):
+        if "POST" not in rule.methods or rule.endpoint == "auth.logout":
+            continue
+        response = client.post(_url(rule, world), data={})
+        assert response.status_code == 400, rule.endpoint
+        assert "Phiên làm việc của biểu mẫu đã hết hạn" in response.get_data(as_text=True)
+        checked += 1
+    assert client.post("/logout").status_code == 400
+    assert client.get("/account/password").status_code == 200  # still logged in
+    assert checked >= 8

@@ -1,0 +1,140 @@
+"""The people directory query (lms/services/directory.py): search, filters and scope."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+import pytest
+
+from lms.models import LearnerCategory, Role
+from lms.services.directory import PeopleFilter, people_query
+from lms.services.people import PersonInput, deactivate_person, move_person, update_person
+
+D1 = date(2024, 3, 1)
+
+
+@pytest.fixture
+def world(session, make_unit, make_person, now):
+    root = make_unit(name="Sở Tư pháp", code="STP", kind="department")
+    a = make_unit(name="Phòng Phổ biến", code="PB", parent=root)
+    a1 = make_unit(name="Tổ Tuyên truyền", code="TT", parent=a)
+    b = make_unit(name="Phòng Hành chính", code="HC", parent=root)
+    people = {
+        "admin": make_person(name="Quản Trị Viên", email="qtv@example.vn", unit=root, roles=("admin",)),
+        "an": make_person(name="Nguyễn Văn An", email="an.nguyen@example.vn", unit=a, key_cadre=True,
+                          category="legal_reporter"),
+        "binh": make_person(name="Trần Thị Bình", email="binh@example.vn", unit=a1, roles=("trainee", "trainer")),
+        "dat": make_person(name="Lê Đức Đạt", email="dat_le@example.vn", unit=b, key_cadre=True),
+        "nguyet": make_person(name="Nguyễn Thị Nguyệt", email="nguyet@example.vn", unit=b,
+                              category="legal_propagandist"),
+        "unit_admin": make_person(name="Phạm Quản Lý", email="ql@example.vn", unit=a, roles=("unit_admin",)),
+        "gone": make_person(name="Võ Văn Nghỉ", email="nghi@example.vn", unit=a1, key_cadre=True),
+    }
+    update_person(session, None, people["an"], PersonInput("Nguyễn Văn An", "an.nguyen@example.vn", "0912 345 678",
+                                                           "Trưởng phòng 100% thời gian", "legal_reporter"))
+    deactivate_person(session, None, people["gone"], D1, now)
+    session.commit()
+    return {"units": {"root": root, "a": a, "a1": a1, "b": b}, **people}
+
+
+def names(session, actor, **filters) -> list[str]:
+    found = session.scalars(people_query(session, actor, PeopleFilter(**filters))).all()
+    return [p.full_name for p in found]
+
+
+# -- search -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("q", [
+    "nguyen van", "NGUYEN VAN", "Nguyễn Văn", "nguyễn văn an", unicodedata.normalize("NFD", "Nguyễn Văn"),
+    "van nguyen", "  an   nguyen ", "an.nguyen@", "0912345678", "0912 345", "truong phong",
+])
+def test_search_ignores_diacritics_case_and_order(session, world, q):
+    assert names(session, None, q=q) == ["Nguyễn Văn An"]
+
+
+def test_search_matches_every_term(session, world):
+    assert names(session, None, q="NGUYEN") == ["Nguyễn Thị Nguyệt", "Nguyễn Văn An"]
+    assert names(session, None, q="nguyen thi") == ["Nguyễn Thị Nguyệt"]
+    assert names(session, None, q="đạt") == ["Lê Đức Đạt"]
+    assert names(session, None, q="DAT") == ["Lê Đức Đạt"]
+    assert names(session, None, q="nguyen xyz") == []
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("%", ["Nguyễn Văn An"]),            # only the position that really contains "%"
+    ("100%", ["Nguyễn Văn An"]),
+    ("%%", []),
+    ("_", ["Lê Đức Đạt"]),               # only the e-mail that really contains "_"
+    ("dat_", ["Lê Đức Đạt"]),
+    ("d_t", []),                          # "_" is not "any character"
+    ("ng%en", []),                        # "%" is not "anything"
+    ("\\", []),
+])
+def test_like_wildcards_are_literal(session, world, q, expected):
+    assert names(session, None, q=q) == expected
+
+
+def test_empty_query_lists_active_people_by_name(session, world):
+    assert names(session, None) == sorted(
+        ["Quản Trị Viên", "Nguyễn Văn An", "Trần Thị Bình", "Lê Đức Đạt", "Nguyễn Thị Nguyệt", "Phạm Quản Lý"])
+
+
+# -- filters ----------------------------------------------------------------------------------
+
+def test_filter_by_unit_subtree(session, world):
+    units = world["units"]
+    assert names(session, None, unit_id=units["a"].id) == ["Nguyễn Văn An", "Phạm Quản Lý", "Trần Thị Bình"]
+    assert names(session, None, unit_id=units["a1"].id) == ["Trần Thị Bình"]
+    assert names(session, None, unit_id=units["b"].id) == ["Lê Đức Đạt", "Nguyễn Thị Nguyệt"]
+    assert len(names(session, None, unit_id=units["root"].id)) == 6
+
+
+def test_unit_filter_follows_the_current_membership(session, world):
+    move_person(session, None, world["binh"], world["units"]["b"], D1)
+    session.commit()
+    assert names(session, None, unit_id=world["units"]["a"].id) == ["Nguyễn Văn An", "Phạm Quản Lý"]
+    assert "Trần Thị Bình" in names(session, None, unit_id=world["units"]["b"].id)
+
+
+def test_filter_by_category_key_cadre_role_and_active(session, world):
+    assert names(session, None, category=LearnerCategory.LEGAL_REPORTER) == ["Nguyễn Văn An"]
+    assert names(session, None, category=LearnerCategory.LEGAL_PROPAGANDIST) == ["Nguyễn Thị Nguyệt"]
+    assert names(session, None, key_cadre=True) == ["Lê Đức Đạt", "Nguyễn Văn An"]
+    assert "Lê Đức Đạt" not in names(session, None, key_cadre=False)
+    assert len(names(session, None, key_cadre=False)) == 4
+    assert names(session, None, role=Role.TRAINER) == ["Trần Thị Bình"]
+    assert names(session, None, role=Role.UNIT_ADMIN) == ["Phạm Quản Lý"]
+    assert names(session, None, role=Role.ADMIN) == ["Quản Trị Viên"]
+    # inactive people are hidden by default, listed on request; their key-cadre period ended
+    assert names(session, None, active=False) == ["Võ Văn Nghỉ"]
+    assert "Võ Văn Nghỉ" in names(session, None, active=None)
+    assert names(session, None, active=None, key_cadre=True) == ["Lê Đức Đạt", "Nguyễn Văn An"]
+    assert names(session, None, q="nguyen", key_cadre=True, unit_id=world["units"]["a"].id) == ["Nguyễn Văn An"]
+
+
+def test_each_person_is_listed_once(session, world):
+    found = session.scalars(people_query(session, None, PeopleFilter(active=None))).all()
+    assert len(found) == len({p.id for p in found}) == 7
+    an = next(p for p in found if p.full_name == "Nguyễn Văn An")
+    assert an.current_unit.code == "PB" and an.is_key_cadre
+
+
+# -- scope ------------------------------------------------------------------------------------
+
+def test_unit_admin_sees_only_their_subtree(session, world):
+    actor = world["unit_admin"]
+    assert names(session, actor) == ["Nguyễn Văn An", "Phạm Quản Lý", "Trần Thị Bình"]
+    assert names(session, actor, active=None) == ["Nguyễn Văn An", "Phạm Quản Lý", "Trần Thị Bình", "Võ Văn Nghỉ"]
+    assert names(session, actor, q="nguyen") == ["Nguyễn Văn An"]
+    assert names(session, actor, q="dat") == []
+    # asking for a unit outside the scope does not widen it
+    assert names(session, actor, unit_id=world["units"]["b"].id) == []
+    assert names(session, actor, unit_id=world["units"]["root"].id) == ["Nguyễn Văn An", "Phạm Quản Lý",
+                                                                        "Trần Thị Bình"]
+
+
+def test_admin_sees_everyone_and_others_see_nobody(session, world):
+    assert len(names(session, world["admin"])) == 6
+    assert names(session, world["binh"]) == []
+    assert names(session, world["an"]) == []
