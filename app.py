@@ -3,8 +3,10 @@
     flask --app app run          gunicorn app:app
 """
 
+import courses
 from lms import create_app
 
-FEATURES: list = []  # feature packages (courses, quizzes, ...) are added here as they land
+#: Feature packages, lowest layer first (DESIGN.md: lms <- courses <- quizzes <- certificates <- reports).
+FEATURES: list = [courses]
 
 app = create_app(features=FEATURES)

@@ -50,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     from lms.auth import init_login
     from lms.extensions import babel, bootstrap, csrf, db, limiter, migrate
     from lms.i18n import select_locale, select_timezone
+    from lms.storage import init_storage
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
@@ -59,6 +60,7 @@ def register_extensions(app: Flask) -> None:
     bootstrap.init_app(app)
     limiter.init_app(app)
     init_login(app)
+    init_storage(app)
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

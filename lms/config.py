@@ -83,6 +83,14 @@ def load_config(
         "LMS_LOCALES": ("vi", "en"),
         "PUBLIC_BASE_URL": (env.get("LMS_PUBLIC_BASE_URL") or "").rstrip("/") or None,
         "MAX_CONTENT_LENGTH": upload_mb * 1024 * 1024,
+        "LMS_MAX_UPLOAD_MB": upload_mb,
+        "LMS_MAX_VIDEO_MB": _int(env, "LMS_MAX_VIDEO_MB", 500, 1),
+        "LMS_STORAGE": env.get("LMS_STORAGE", "local"),
+        "LMS_STORAGE_PATH": env.get("LMS_STORAGE_PATH") or None,
+        "LMS_S3_BUCKET": env.get("LMS_S3_BUCKET") or None,
+        "LMS_S3_ENDPOINT_URL": env.get("LMS_S3_ENDPOINT_URL") or None,
+        "LMS_S3_REGION": env.get("LMS_S3_REGION") or None,
+        "LMS_S3_PREFIX": env.get("LMS_S3_PREFIX", ""),
         "LMS_IMPORT_MAX_MB": _int(env, "LMS_IMPORT_MAX_MB", 5, 1),
         "LMS_IMPORT_MAX_ROWS": _int(env, "LMS_IMPORT_MAX_ROWS", 5000, 1),
         "PROXY_COUNT": _int(env, "LMS_PROXY_COUNT", 0),
@@ -106,4 +114,8 @@ def load_config(
         config["SESSION_COOKIE_SECURE"] = secure
         config["REMEMBER_COOKIE_SECURE"] = secure
     config.update(overrides)
+    if config["LMS_STORAGE"] not in ("local", "s3"):
+        raise ConfigError(f"LMS_STORAGE must be 'local' or 's3', got {config['LMS_STORAGE']!r}")
+    if config["LMS_STORAGE"] == "s3" and not config["LMS_S3_BUCKET"]:
+        raise ConfigError("LMS_STORAGE=s3 needs LMS_S3_BUCKET")
     return config

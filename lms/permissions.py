@@ -117,6 +117,37 @@ def people_scope_filter(session: Session, actor: Person | None, unit_column: sa.
     return unit_column.in_(sorted(ids)) if ids else sa.false()
 
 
+# -- rules registered by feature packages ---------------------------------------------------
+
+Rule = Callable[[Session, "Person | None", object], bool]
+_RULES: dict[str, Rule] = {}
+
+
+def rule(action: str) -> Callable[[Rule], Rule]:
+    """Register the rule answering "may this person do ``action`` to this object?".
+
+    Feature packages register theirs here (``courses.permissions``), so every permission
+    question goes through this module: ``can(session, person, "course.edit", course)``.
+    """
+
+    def register(fn: Rule) -> Rule:
+        _RULES[action] = fn
+        return fn
+
+    return register
+
+
+def can(session: Session, person: Person | None, action: str, obj: object = None) -> bool:
+    if person is None or not getattr(person, "is_authenticated", False) or not person.active:
+        return action in _RULES and _RULES[action](session, None, obj)
+    return _RULES[action](session, person, obj)
+
+
+def allowed(action: str) -> Callable[[Callable], Callable]:
+    """The view needs a logged-in person for whom rule ``action`` (without an object) holds."""
+    return check(lambda session, person: can(session, person, action), action)
+
+
 # -- view declarations ----------------------------------------------------------------------
 
 def public(view: Callable) -> Callable:

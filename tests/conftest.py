@@ -120,14 +120,23 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app_factory(database_url):
-    """Build apps on the test database with extra config; the database is emptied after the test."""
+def app_factory(database_url, tmp_path):
+    """Build apps on the test database with extra config; the database is emptied after the test.
+
+    Reference data (conventions, contents) is loaded; uploaded files go to a fresh folder.
+    """
     made = []
+    storage_dir = tmp_path / "storage"
 
     def make(**extra):
+        extra.setdefault("LMS_STORAGE_PATH", str(storage_dir))
         application = create_app(features=_features(), test_config=_config(database_url, **extra))
         application.test_client_class = IsolatedClient
         made.append(application)
+        with application.app_context():
+            for loader in application.extensions.get("lms_reference_loaders", []):
+                loader(db.session)
+            db.session.commit()
         return application
 
     yield make

@@ -151,9 +151,28 @@ def test_every_interface_string_is_in_the_catalogue():
 
     with open("translations/en/LC_MESSAGES/messages.po", "rb") as handle:
         known = {m.id for m in read_po(handle) if m.id}
-    method_map = [("lms/**.py", "python"), ("lms/templates/**.html", "jinja2")]
+    method_map = [("lms/**.py", "python"), ("courses/**.py", "python"), ("lms/templates/**.html", "jinja2"),
+                  ("courses/templates/**.html", "jinja2")]
     found = {msg[2] if isinstance(msg[2], str) else msg[2][0]
              for msg in extract_from_dir(".", method_map, keywords={"_": None, "_l": None, "gettext": None,
                                                                     "lazy_gettext": None, "ngettext": (1, 2)})}
     missing = sorted(found - known)
     assert not missing, f"run `make extract-messages` and translate: {missing[:10]}"
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"LMS_ENV": "development", "LMS_STORAGE": "ftp"}, "LMS_STORAGE"),
+    ({"LMS_ENV": "development", "LMS_STORAGE": "s3"}, "LMS_S3_BUCKET"),
+    ({"LMS_ENV": "development", "LMS_MAX_VIDEO_MB": "0"}, "LMS_MAX_VIDEO_MB"),
+])
+def test_bad_storage_configuration_is_refused(env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config("/tmp", env=env)
+
+
+def test_storage_configuration():
+    config = load_config("/srv/i", env={"LMS_ENV": "development", "LMS_STORAGE": "s3", "LMS_S3_BUCKET": "lms",
+                                        "LMS_S3_ENDPOINT_URL": "https://minio.local", "LMS_MAX_VIDEO_MB": "800"})
+    assert (config["LMS_STORAGE"], config["LMS_S3_BUCKET"], config["LMS_S3_ENDPOINT_URL"]) == (
+        "s3", "lms", "https://minio.local")
+    assert config["LMS_MAX_VIDEO_MB"] == 800

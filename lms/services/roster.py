@@ -543,9 +543,12 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def read_table(content: bytes, limit: int | None = None, size_limit: int | None = None) -> Table:
+def read_table(content: bytes, limit: int | None = None, size_limit: int | None = None,
+               required: Iterable[str] | None = None) -> Table:
     """Parse ``content`` into header and rows; :class:`RosterFileError` when the file cannot be
-    used. Row numbers are the spreadsheet's (the header is usually row 1)."""
+    used. Row numbers are the spreadsheet's (the header is usually row 1). ``required`` names the
+    column keys that must be present (default: the roster's required columns); other readers of
+    a list (e.g. enrolment by e-mail) pass just the ones they use."""
     limit = limit or max_rows()
     size_limit = size_limit or max_bytes()
     if len(content) > size_limit:
@@ -589,7 +592,8 @@ def read_table(content: bytes, limit: int | None = None, size_limit: int | None 
             columns[key] = position
     if duplicated:
         raise RosterFileError(_l("Dòng tiêu đề có cột bị lặp: %(names)s.", names=", ".join(duplicated)))
-    missing = [c.header for c in COLUMNS if c.required and c.key not in columns]
+    wanted = set(required) if required is not None else {c.key for c in COLUMNS if c.required}
+    missing = [c.header for c in COLUMNS if c.key in wanted and c.key not in columns]
     if missing:
         raise RosterFileError(_l("Thiếu cột bắt buộc: %(names)s. Dòng tiêu đề phải có các cột của tệp mẫu.",
                                  names=", ".join(f"“{m}”" for m in missing)))

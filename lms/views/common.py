@@ -23,6 +23,19 @@ def today() -> date:
     return local_day(utcnow())
 
 
+def show_errors(form, exc, field_of: dict | None = None) -> None:
+    """Roll back a failed service call and put its messages on the form's fields (or on the
+    form itself when no field matches)."""
+    db.session.rollback()
+    for name, message in (exc.errors or {None: exc.message}).items():
+        name = (field_of or {}).get(name, name)
+        field = getattr(form, name, None) if name else None
+        if field is not None and hasattr(field, "errors") and hasattr(field, "data"):
+            field.errors = list(field.errors) + [message]
+        else:
+            form.form_errors.append(message)
+
+
 def get_or_404(model, object_id: int):
     obj = db.session.get(model, object_id)
     if obj is None:

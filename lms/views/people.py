@@ -13,7 +13,7 @@ from lms.forms import (ConfirmForm, GrantRoleForm, KeyCadreForm, MovePersonForm,
 from lms.models import LearnerCategory, Person, Role, RoleAssignment, Unit
 from lms.services import people as service
 from lms.services.directory import PeopleFilter, people_query
-from lms.views.common import actor, get_or_404, today, unit_choices
+from lms.views.common import actor, get_or_404, show_errors, today, unit_choices
 
 bp = Blueprint("people", __name__, url_prefix="/admin/people")
 
@@ -32,13 +32,7 @@ def _bool_arg(name, default=None):
 
 
 def _fail(form, exc: ServiceError) -> None:
-    db.session.rollback()
-    for name, message in (exc.errors or {None: exc.message}).items():
-        field = getattr(form, name, None) if name else None
-        if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + [message]
-        else:
-            form.form_errors.append(message)
+    show_errors(form, exc)
 
 
 @bp.get("/")

@@ -12,7 +12,7 @@ from lms.errors import ServiceError
 from lms.forms import CloseUnitForm, MergeUnitForm, MoveUnitForm, NewUnitForm, UnitForm
 from lms.models import Membership, Unit
 from lms.services import units as service
-from lms.views.common import actor, get_or_404, today, tree_order, unit_choices
+from lms.views.common import actor, get_or_404, show_errors, today, tree_order, unit_choices
 
 bp = Blueprint("units", __name__, url_prefix="/admin/units")
 
@@ -25,13 +25,7 @@ def _people_counts() -> dict[int, int]:
 
 
 def _fail(form, exc: ServiceError) -> None:
-    db.session.rollback()
-    for name, message in (exc.errors or {None: exc.message}).items():
-        field = getattr(form, name, None) if name else None
-        if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + [message]
-        else:
-            form.form_errors.append(message)
+    show_errors(form, exc)
 
 
 @bp.get("/")

@@ -1,0 +1,259 @@
+"""Read side of the trainee screens: the catalogue, a course page, a lesson page, "My learning".
+
+Every function here runs a fixed number of SQL statements whatever the number of courses,
+sections, lessons or enrolments involved: related rows are loaded with ``selectinload`` (one
+statement per relationship, not one per row) and progress is counted with ``GROUP BY`` for all
+the enrolments of a page at once. ``tests/courses/test_query_counts.py`` counts the statements.
+
+Nothing here writes; nothing here checks permissions (the views ask :mod:`lms.permissions`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable
+
+import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
+
+from courses.completion import Progress
+from courses.models import (Audience, ContentArea, Convention, Course, CourseAudience, CourseStatus, Enrolment,
+                            EnrolmentStatus, Lesson, LessonProgress, Material, Section)
+from lms.db import db
+from lms.text import fold, like_pattern
+
+#: Search words taken from a query (the rest is ignored) and the longest query read.
+MAX_SEARCH_WORDS = 8
+MAX_SEARCH_LENGTH = 200
+PER_PAGE = 12
+
+
+# -- reference lists ------------------------------------------------------------------------
+
+def conventions(session: Session) -> list[Convention]:
+    return list(session.scalars(sa.select(Convention).order_by(Convention.position, Convention.id)))
+
+
+def contents(session: Session) -> list[ContentArea]:
+    return list(session.scalars(sa.select(ContentArea).order_by(ContentArea.number)))
+
+
+# -- the catalogue --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CatalogueFilter:
+    """What the trainee asked for; values already checked by the view (unknown → ``None``)."""
+
+    q: str = ""
+    convention: str | None = None  #: a convention code, e.g. "CRC"
+    content: int | None = None  #: a content number, 1..5
+    audience: Audience | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.convention or self.content or self.audience)
+
+
+def search_words(q: str) -> list[str]:
+    """The folded words of a query: "Quyền  TRẺ em" → ["quyen", "tre", "em"]."""
+    return fold(q[:MAX_SEARCH_LENGTH]).split()[:MAX_SEARCH_WORDS]
+
+
+def catalogue_statement(filters: CatalogueFilter) -> sa.Select:
+    """Published courses matching ``filters``, newest first, with their tags eagerly loaded.
+
+    The search ignores case and diacritics: every folded word of the query must occur in the
+    course's folded ``search_text`` (title, summary, convention codes); ``%`` and ``_`` typed by
+    the user are matched literally.
+    """
+    stmt = sa.select(Course).where(Course.status == CourseStatus.PUBLISHED)
+    for word in search_words(filters.q):
+        stmt = stmt.where(Course.search_text.like(like_pattern(word), escape="\\"))
+    if filters.convention:
+        stmt = stmt.where(Course.conventions.any(Convention.code == filters.convention))
+    if filters.content:
+        stmt = stmt.where(Course.contents.any(ContentArea.number == filters.content))
+    if filters.audience:
+        stmt = stmt.where(Course.audiences.any(CourseAudience.audience == filters.audience))
+    return (stmt.options(selectinload(Course.conventions), selectinload(Course.contents),
+                         selectinload(Course.audiences))
+            .order_by(Course.published_at.desc(), Course.id.desc()))
+
+
+def catalogue(filters: CatalogueFilter, page: int, per_page: int = PER_PAGE) -> Pagination:
+    """One page of the catalogue: the page's courses, their tags and the total (5 statements)."""
+    return db.paginate(catalogue_statement(filters), page=page, per_page=per_page, error_out=False, count=True)
+
+
+# -- progress, for many enrolments at once --------------------------------------------------
+
+@dataclass(frozen=True)
+class Totals:
+    """A course's lessons: how many, how many required, and the minutes they take."""
+
+    lessons: int = 0
+    required: int = 0
+    minutes: int = 0
+
+
+def lesson_totals(session: Session, course_ids: Iterable[int]) -> dict[int, Totals]:
+    """Lesson counts of many courses in one statement (``GROUP BY course_id``)."""
+    ids = sorted(set(course_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(Lesson.course_id, sa.func.count(Lesson.id),
+                  sa.func.coalesce(sa.func.sum(sa.case((Lesson.required.is_(True), 1), else_=0)), 0),
+                  sa.func.coalesce(sa.func.sum(Lesson.minutes), 0))
+        .where(Lesson.course_id.in_(ids)).group_by(Lesson.course_id))
+    return {course_id: Totals(int(n), int(required), int(minutes)) for course_id, n, required, minutes in rows}
+
+
+def progress_map(session: Session, pairs: Iterable[tuple[int, int]],
+                 totals: dict[int, Totals] | None = None) -> dict[tuple[int, int], Progress]:
+    """Lesson progress of many ``(course_id, person_id)`` pairs in two statements.
+
+    Only lessons are counted here (the percentage shown in lists); whether an enrolment is
+    complete is what its recorded status says.
+    """
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    course_ids = sorted({c for c, _ in pairs})
+    person_ids = sorted({p for _, p in pairs})
+    if totals is None:
+        totals = lesson_totals(session, course_ids)
+    done_rows = session.execute(
+        sa.select(Lesson.course_id, LessonProgress.person_id, sa.func.count(LessonProgress.id),
+                  sa.func.coalesce(sa.func.sum(sa.case((Lesson.required.is_(True), 1), else_=0)), 0))
+        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+        .where(Lesson.course_id.in_(course_ids), LessonProgress.person_id.in_(person_ids))
+        .group_by(Lesson.course_id, LessonProgress.person_id))
+    done = {(course_id, person_id): (int(n), int(required)) for course_id, person_id, n, required in done_rows}
+    result = {}
+    for pair in pairs:
+        total = totals.get(pair[0], Totals())
+        done_total, required_done = done.get(pair, (0, 0))
+        result[pair] = Progress(required_total=total.required, required_done=required_done,
+                                done_total=done_total, lessons_total=total.lessons)
+    return result
+
+
+@dataclass(frozen=True)
+class NextLesson:
+    id: int
+    course_id: int
+    title: str
+
+
+def next_lessons(session: Session, person_id: int, course_ids: Iterable[int]) -> dict[int, NextLesson]:
+    """For each course, the first lesson (in syllabus order) ``person_id`` has not done; one statement."""
+    ids = sorted(set(course_ids))
+    if not ids:
+        return {}
+    done = sa.exists().where(LessonProgress.lesson_id == Lesson.id, LessonProgress.person_id == person_id)
+    rank = sa.func.row_number().over(partition_by=Lesson.course_id,
+                                     order_by=(Section.position, Section.id, Lesson.position, Lesson.id))
+    ranked = (sa.select(Lesson.id, Lesson.course_id, Lesson.title, rank.label("rank"))
+              .join(Section, Section.id == Lesson.section_id)
+              .where(Lesson.course_id.in_(ids), ~done)
+              .subquery())
+    rows = session.execute(sa.select(ranked.c.id, ranked.c.course_id, ranked.c.title).where(ranked.c.rank == 1))
+    return {course_id: NextLesson(lesson_id, course_id, title) for lesson_id, course_id, title in rows}
+
+
+def enrolments_in(session: Session, person_id: int, course_ids: Iterable[int]) -> dict[int, Enrolment]:
+    """``person_id``'s enrolments in the given courses (withdrawn ones included), by course id."""
+    ids = sorted(set(course_ids))
+    if not ids:
+        return {}
+    rows = session.scalars(sa.select(Enrolment).where(Enrolment.person_id == person_id,
+                                                      Enrolment.course_id.in_(ids)))
+    return {e.course_id: e for e in rows}
+
+
+# -- a course, a lesson, a material ---------------------------------------------------------
+
+def course_page(session: Session, course_id: int) -> Course | None:
+    """A course with its owner, tags, audiences, co-trainers and syllabus (sections → lessons)."""
+    return session.scalar(
+        sa.select(Course).where(Course.id == course_id)
+        .options(joinedload(Course.owner), selectinload(Course.conventions), selectinload(Course.contents),
+                 selectinload(Course.audiences),
+                 selectinload(Course.sections).selectinload(Section.lessons)))
+
+
+def done_lesson_ids(session: Session, person_id: int, course_id: int) -> set[int]:
+    return set(session.scalars(sa.select(LessonProgress.lesson_id).where(LessonProgress.course_id == course_id,
+                                                                         LessonProgress.person_id == person_id)))
+
+
+def lesson_in_course(session: Session, course_id: int, lesson_id: int) -> Lesson | None:
+    """The lesson, only if it belongs to ``course_id`` (an id from another course → ``None``)."""
+    return session.scalar(
+        sa.select(Lesson).where(Lesson.id == lesson_id, Lesson.course_id == course_id)
+        .options(joinedload(Lesson.section), selectinload(Lesson.materials)))
+
+
+@dataclass(frozen=True)
+class OutlineItem:
+    id: int
+    title: str
+    section_title: str
+    required: bool
+
+
+def outline(session: Session, course_id: int) -> list[OutlineItem]:
+    """Every lesson of a course in syllabus order (for previous / next navigation); one statement."""
+    rows = session.execute(
+        sa.select(Lesson.id, Lesson.title, Section.title, Lesson.required)
+        .join(Section, Section.id == Lesson.section_id)
+        .where(Lesson.course_id == course_id)
+        .order_by(Section.position, Section.id, Lesson.position, Lesson.id))
+    return [OutlineItem(*row) for row in rows]
+
+
+def material_in_course(session: Session, course_id: int, material_id: int) -> Material | None:
+    """The material, only if its lesson belongs to ``course_id``."""
+    return session.scalar(
+        sa.select(Material).join(Lesson, Lesson.id == Material.lesson_id)
+        .where(Material.id == material_id, Lesson.course_id == course_id))
+
+
+# -- My learning ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LearningRow:
+    enrolment: Enrolment
+    course: Course
+    progress: Progress
+    next_lesson: NextLesson | None
+    overdue: bool
+
+    @property
+    def completed(self) -> bool:
+        return self.enrolment.status == EnrolmentStatus.COMPLETED
+
+
+def my_learning(session: Session, person_id: int, today: date) -> list[LearningRow]:
+    """The person's active and completed enrolments with progress and next lesson (4 statements).
+
+    Active ones first (soonest due first, then newest), then completed ones (latest first).
+    """
+    enrolments = list(session.scalars(
+        sa.select(Enrolment).join(Course, Course.id == Enrolment.course_id)
+        .where(Enrolment.person_id == person_id, Enrolment.status != EnrolmentStatus.WITHDRAWN)
+        .options(contains_eager(Enrolment.course))
+        .order_by(Enrolment.enrolled_at.desc(), Enrolment.id.desc())))
+    progress = progress_map(session, [(e.course_id, person_id) for e in enrolments])
+    active_ids = [e.course_id for e in enrolments if e.status == EnrolmentStatus.ACTIVE]
+    upcoming = next_lessons(session, person_id, active_ids)
+    rows = [LearningRow(e, e.course, progress[(e.course_id, person_id)], upcoming.get(e.course_id),
+                        e.status == EnrolmentStatus.ACTIVE and e.due_on is not None and e.due_on < today)
+            for e in enrolments]
+    active = sorted((r for r in rows if not r.completed),
+                    key=lambda r: (r.enrolment.due_on is None, r.enrolment.due_on or date.max))
+    done = sorted((r for r in rows if r.completed), key=lambda r: r.enrolment.completed_at, reverse=True)
+    return active + done

@@ -1,0 +1,101 @@
+"""Administrators edit the reference data: the seven conventions and the five contents."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+import sqlalchemy as sa
+
+from courses import services
+from courses.models import ContentArea, Convention
+from courses.views import blueprint
+from lms import permissions
+from lms.db import db
+from lms.errors import ServiceError
+from lms.forms import VNDateField
+from lms.i18n import lazy_gettext as _l
+from lms.views.common import actor
+
+
+class _Year(IntegerField):
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Năm phải là số (ví dụ 1966).")) from None
+
+
+def _name(label):
+    return StringField(label, validators=[InputRequired(message=_l("Vui lòng nhập tên.")),
+                                          Length(max=300, message=_l("Tên không được dài quá %(n)s ký tự.", n=300))])
+
+
+def _year(label):
+    return _Year(label, validators=[InputRequired(message=_l("Vui lòng nhập năm.")),
+                                    NumberRange(1900, 2100, message=_l("Năm phải từ 1900 đến 2100."))])
+
+
+class ConventionForm(FlaskForm):
+    name_vi = _name(_l("Tên tiếng Việt"))
+    name_en = _name(_l("Tên tiếng Anh"))
+    adopted_year = _year(_l("Năm Liên hợp quốc thông qua"))
+    adopted_on = VNDateField(_l("Ngày thông qua"), validators=[Optional()], format="%Y-%m-%d")
+    vn_party_year = _year(_l("Năm Việt Nam trở thành thành viên"))
+    vn_party_on = VNDateField(_l("Ngày Việt Nam trở thành thành viên"), validators=[Optional()], format="%Y-%m-%d")
+
+
+class ContentForm(FlaskForm):
+    name_vi = StringField(_l("Tên tiếng Việt"), validators=[InputRequired(message=_l("Vui lòng nhập tên.")),
+                                                            Length(max=500, message=_l("Tên không được dài quá %(n)s ký tự.", n=500))])
+    name_en = StringField(_l("Tên tiếng Anh"), validators=[InputRequired(message=_l("Vui lòng nhập tên.")),
+                                                           Length(max=500, message=_l("Tên không được dài quá %(n)s ký tự.", n=500))])
+
+
+@blueprint.get("/reference")
+@permissions.admin_only
+def reference():
+    conventions = db.session.scalars(sa.select(Convention).order_by(Convention.position)).all()
+    contents = db.session.scalars(sa.select(ContentArea).order_by(ContentArea.number)).all()
+    return render_template("courses/reference/index.html", conventions=conventions, contents=contents)
+
+
+@blueprint.route("/reference/conventions/<int:convention_id>", methods=["GET", "POST"])
+@permissions.admin_only
+def edit_convention(convention_id: int):
+    item = db.session.get(Convention, convention_id) or abort(404)
+    form = ConventionForm(obj=item)
+    if form.validate_on_submit():
+        try:
+            services.update_convention(db.session, actor(), item, **{f: form[f].data for f in (
+                "name_vi", "name_en", "adopted_year", "adopted_on", "vn_party_year", "vn_party_on")})
+        except ServiceError as exc:
+            db.session.rollback()
+            form[exc.field or "name_vi"].errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_l("Đã lưu."), "success")
+            return redirect(url_for("courses.reference"))
+    return render_template("courses/reference/edit.html", form=form, item=item,
+                           title=item.code), 422 if form.errors else 200
+
+
+@blueprint.route("/reference/contents/<int:content_id>", methods=["GET", "POST"])
+@permissions.admin_only
+def edit_content(content_id: int):
+    item = db.session.get(ContentArea, content_id) or abort(404)
+    form = ContentForm(obj=item)
+    if form.validate_on_submit():
+        try:
+            services.update_content(db.session, actor(), item, name_vi=form.name_vi.data, name_en=form.name_en.data)
+        except ServiceError as exc:
+            db.session.rollback()
+            form[exc.field or "name_vi"].errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_l("Đã lưu."), "success")
+            return redirect(url_for("courses.reference"))
+    return render_template("courses/reference/edit.html", form=form, item=item,
+                           title=_l("Nội dung %(n)s", n=item.number)), 422 if form.errors else 200

@@ -1,0 +1,65 @@
+"""Administrators edit the conventions and contents reference data."""
+
+from __future__ import annotations
+
+import pytest
+
+from courses.models import Convention
+from lms.db import db
+from tests.conftest import TEST_PASSWORD
+from tests.courses.conftest import convention
+
+
+@pytest.fixture
+def admin_client(client, make_person):
+    admin = make_person(email="admin@example.vn", roles=("admin",))
+    client.post("/login", data={"email": admin.email, "password": TEST_PASSWORD})
+    return client
+
+
+def test_reference_data_is_loaded(app):
+    crc = convention("CRC")
+    assert (crc.adopted_year, crc.vn_party_year) == (1989, 1990)
+    assert db.session.query(Convention).count() == 7
+
+
+def test_admin_edits_a_convention(admin_client):
+    cat = convention("CAT")
+    page = admin_client.get("/courses/reference").get_data(as_text=True)
+    assert "CAT" in page and "Công ước về quyền trẻ em" in page
+    response = admin_client.post(f"/courses/reference/conventions/{cat.id}", data={
+        "name_vi": "Công ước chống tra tấn", "name_en": "Convention against Torture", "adopted_year": "1984",
+        "adopted_on": "1984-12-10", "vn_party_year": "2015", "vn_party_on": "2015-02-05"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert convention("CAT").name_vi == "Công ước chống tra tấn"
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"name_vi": ""}, "Vui lòng nhập tên."),
+    ({"adopted_year": "năm"}, "Năm phải là số"),
+    ({"adopted_year": "3000"}, "Năm phải từ 1900 đến 2100."),
+    ({"vn_party_year": "1950"}, "trước khi công ước được thông qua"),
+    ({"adopted_on": "1999-01-01"}, "không khớp với năm"),
+    ({"name_en": "x" * 301}, "không được dài quá 300"),
+])
+def test_bad_reference_edits(admin_client, change, message):
+    crc = convention("CRC")
+    data = {"name_vi": crc.name_vi, "name_en": crc.name_en, "adopted_year": "1989", "adopted_on": "",
+            "vn_party_year": "1990", "vn_party_on": ""}
+    response = admin_client.post(f"/courses/reference/conventions/{crc.id}", data={**data, **change})
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert convention("CRC").adopted_year == 1989 and convention("CRC").name_en == crc.name_en
+
+
+def test_only_admins_edit_reference(client, make_person):
+    trainer = make_person(email="t@example.vn", roles=("trainer",))
+    client.post("/login", data={"email": trainer.email, "password": TEST_PASSWORD})
+    assert client.get("/courses/reference").status_code == 403
+    assert client.post(f"/courses/reference/conventions/{convention('CRC').id}", data={}).status_code == 403
+
+
+def test_content_edit_and_unknown_ids(admin_client):
+    assert admin_client.get("/courses/reference/contents/999999").status_code == 404
+    assert admin_client.get("/courses/reference/conventions/999999").status_code == 404
