@@ -20,9 +20,14 @@ from lms.models import Role
 
 
 def _editor(session, person, course: Course) -> bool:
+    """Administrators, and the owner and co-trainers while they still hold the trainer role."""
     if person is None:
         return False
-    if permissions.is_admin(person) or course.owner_id == person.id:
+    if permissions.is_admin(person):
+        return True
+    if not person.has_role(Role.TRAINER):
+        return False
+    if course.owner_id == person.id:
         return True
     return session.scalar(sa.select(CourseTrainer.person_id).where(
         CourseTrainer.course_id == course.id, CourseTrainer.person_id == person.id)) is not None

@@ -54,6 +54,12 @@ def extension_of(filename: str) -> str:
     return filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
 
 
+def kind_for(filename: str) -> Kind | None:
+    """The kind a file name claims (before its content is checked), or None."""
+    name = _BY_EXTENSION.get(extension_of(filename))
+    return KINDS[name] if name else None
+
+
 def _sniff(head: bytes) -> str | None:
     if head.startswith(b"%PDF-"):
         return "pdf"

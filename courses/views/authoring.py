@@ -52,10 +52,12 @@ def _allow_video_body() -> None:
 def _upload_body_limit(endpoint, values):
     # URL value preprocessors run before every before_request hook; the CSRF check and the
     # NUL-byte guard read the form in such hooks, so the limit must be raised here, not only
-    # in the view. Only people who may author get the larger limit.
-    if (endpoint == UPLOAD_ENDPOINT and request.method == "POST" and current_user.is_authenticated
-            and permissions.can(db.session, current_user._get_current_object(), "course.create")):
-        _allow_video_body()
+    # in the view. Only the editors of the course in the URL get the larger limit.
+    if endpoint != UPLOAD_ENDPOINT or request.method != "POST" or not current_user.is_authenticated:
+        return
+    course = db.session.get(Course, (values or {}).get("course_id", 0))
+    if course is not None and permissions.can(db.session, current_user._get_current_object(), "course.edit", course):
+        _allow_video_body()  # only for an editor of this very course
 
 
 # -- loading objects from URLs --------------------------------------------------------------
