@@ -195,14 +195,19 @@ def delete_section(session: Session, actor: Person, section: Section, now: datet
     course = section.course
     _require(session, actor, "course.edit", course)
     for lesson in section.lessons:
-        for material in lesson.materials:
-            if material.storage_key:
-                delete_after_commit(session, material.storage_key)
+        _delete_files_after_commit(session, lesson.materials)
     course.sections.remove(section)
     session.delete(section)
     _renumber(course.sections)
     session.flush()
     recompute_course(session, course, now)
+
+
+def _delete_files_after_commit(session: Session, materials: Iterable[Material]) -> None:
+    """The stored files of ``materials`` go once their rows are gone for good."""
+    for material in materials:
+        if material.storage_key:
+            delete_after_commit(session, material.storage_key)
 
 
 def _renumber(items) -> None:
@@ -282,9 +287,7 @@ def update_lesson(session: Session, actor: Person, lesson: Lesson, data: LessonI
 def delete_lesson(session: Session, actor: Person, lesson: Lesson, now: datetime) -> None:
     section = lesson.section
     _require(session, actor, "course.edit", section.course)
-    for material in lesson.materials:
-        if material.storage_key:
-            delete_after_commit(session, material.storage_key)
+    _delete_files_after_commit(session, lesson.materials)
     section.lessons.remove(lesson)
     session.delete(lesson)
     _renumber(section.lessons)
@@ -364,8 +367,7 @@ def add_link(session: Session, actor: Person, lesson: Lesson, url: str, title: s
 def delete_material(session: Session, actor: Person, material: Material) -> None:
     lesson = material.lesson
     _require(session, actor, "course.edit", lesson.section.course)
-    if material.storage_key:
-        delete_after_commit(session, material.storage_key)
+    _delete_files_after_commit(session, [material])
     lesson.materials.remove(material)
     session.delete(material)
     _renumber(lesson.materials)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -62,15 +62,11 @@ def reference():
     return render_template("courses/reference/index.html", conventions=conventions, contents=contents)
 
 
-@blueprint.route("/reference/conventions/<int:convention_id>", methods=["GET", "POST"])
-@permissions.admin_only
-def edit_convention(convention_id: int):
-    item = db.session.get(Convention, convention_id) or abort(404)
-    form = ConventionForm(obj=item)
+def _edit(item, form, save, title):
+    """Validate ``form``, call ``save`` (a service call), commit and go back to the list."""
     if form.validate_on_submit():
         try:
-            services.update_convention(db.session, actor(), item, **{f: form[f].data for f in (
-                "name_vi", "name_en", "adopted_year", "adopted_on", "vn_party_year", "vn_party_on")})
+            save()
         except ServiceError as exc:
             db.session.rollback()
             form[exc.field or "name_vi"].errors.append(exc.message)
@@ -79,7 +75,17 @@ def edit_convention(convention_id: int):
             flash(_l("Đã lưu."), "success")
             return redirect(url_for("courses.reference"))
     return render_template("courses/reference/edit.html", form=form, item=item,
-                           title=item.code), 422 if form.errors else 200
+                           title=title), 422 if form.errors else 200
+
+
+@blueprint.route("/reference/conventions/<int:convention_id>", methods=["GET", "POST"])
+@permissions.admin_only
+def edit_convention(convention_id: int):
+    item = db.session.get(Convention, convention_id) or abort(404)
+    form = ConventionForm(obj=item)
+    fields = ("name_vi", "name_en", "adopted_year", "adopted_on", "vn_party_year", "vn_party_on")
+    return _edit(item, form, lambda: services.update_convention(
+        db.session, actor(), item, **{f: form[f].data for f in fields}), item.code)
 
 
 @blueprint.route("/reference/contents/<int:content_id>", methods=["GET", "POST"])
@@ -87,15 +93,6 @@ def edit_convention(convention_id: int):
 def edit_content(content_id: int):
     item = db.session.get(ContentArea, content_id) or abort(404)
     form = ContentForm(obj=item)
-    if form.validate_on_submit():
-        try:
-            services.update_content(db.session, actor(), item, name_vi=form.name_vi.data, name_en=form.name_en.data)
-        except ServiceError as exc:
-            db.session.rollback()
-            form[exc.field or "name_vi"].errors.append(exc.message)
-        else:
-            db.session.commit()
-            flash(_l("Đã lưu."), "success")
-            return redirect(url_for("courses.reference"))
-    return render_template("courses/reference/edit.html", form=form, item=item,
-                           title=_l("Nội dung %(n)s", n=item.number)), 422 if form.errors else 200
+    return _edit(item, form, lambda: services.update_content(
+        db.session, actor(), item, name_vi=form.name_vi.data, name_en=form.name_en.data),
+        _l("Nội dung %(n)s", n=item.number))

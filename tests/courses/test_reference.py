@@ -63,3 +63,28 @@ def test_only_admins_edit_reference(client, make_person):
 def test_content_edit_and_unknown_ids(admin_client):
     assert admin_client.get("/courses/reference/contents/999999").status_code == 404
     assert admin_client.get("/courses/reference/conventions/999999").status_code == 404
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"name_vi": "", "name_en": "Topic"}, "Vui lòng nhập tên."),
+    ({"name_vi": "Nội dung", "name_en": "x" * 501}, "không được dài quá 500"),
+])
+def test_bad_content_edits(admin_client, data, message):
+    from tests.courses.conftest import content
+
+    item = content(1)
+    before = (item.name_vi, item.name_en)
+    response = admin_client.post(f"/courses/reference/contents/{item.id}", data=data)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert (content(1).name_vi, content(1).name_en) == before
+
+
+def test_admin_edits_a_content(admin_client):
+    from tests.courses.conftest import content
+
+    response = admin_client.post(f"/courses/reference/contents/{content(5).id}",
+                                 data={"name_vi": "Đối ngoại về quyền con người", "name_en": "Foreign affairs"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert content(5).name_en == "Foreign affairs"
