@@ -12,7 +12,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 SUDO    = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run install install-dev translations extract-messages browser test test-sqlite test-pg ci clean
+.PHONY: run install install-dev translations extract-messages browser bench-tools lint test test-sqlite test-pg ci clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +34,13 @@ extract-messages: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o translations/messages.pot .
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching
 
+# The web server and the background-job worker together; Ctrl+C stops both.
 run: install
 	LMS_ENV=development $(FLASK) lms init
 	LMS_ENV=development $(FLASK) lms seed-demo
 	@echo "Open http://$(HOST):$(PORT) and log in with one of the demo accounts above."
+	LMS_ENV=development $(FLASK) lms worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	LMS_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
 
 # Browser tests use Debian's Chromium (never a downloaded browser build).
@@ -45,7 +48,17 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || ( $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium )
 
-test: install-dev browser
+# Load generator for bench/pages.py (Debian's wrk); benchmarks are not part of the test run.
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || ( $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk )
+
+# Style (ruff) and the architecture of DESIGN.md (import-linter, see .importlinter).
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: install-dev browser lint
 	$(PY) -m pytest
 
 test-sqlite: test

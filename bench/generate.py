@@ -23,20 +23,21 @@ GIVEN = ["An", "Bình", "Cường", "Dung", "Hạnh", "Hải", "Lan", "Mai", "Na
 def generate(session, people: int = 20_000, districts: int = 12, communes_per_district: int = 45, seed: int = 7):
     rng = random.Random(seed)
     start = date(2023, 4, 1)
-    province = Unit(name="Sở Tư pháp (benchmark)", code="BENCH", kind="department", search_text="so tu phap")
+    province = Unit(name="Sở Tư pháp (benchmark)", code="BENCH", kind="department", search_text="so tu phap",
+                    established_on=start)
     session.add(province)
     session.flush()
     units = [province]
     for d in range(districts):
         district = Unit(name=f"Phòng Tư pháp huyện {d}", code=f"B-D{d}", kind="district", parent_id=province.id,
-                        search_text=f"phong tu phap huyen {d}")
+                        search_text=f"phong tu phap huyen {d}", established_on=start)
         session.add(district)
         session.flush()
         session.add(UnitLink(unit_id=district.id, parent_id=province.id, valid_from=start))
         units.append(district)
         for c in range(communes_per_district):
             commune = Unit(name=f"UBND xã {d}-{c}", code=f"B-D{d}-C{c}", kind="commune", parent_id=district.id,
-                           search_text=f"ubnd xa {d}-{c}")
+                           search_text=f"ubnd xa {d}-{c}", established_on=start)
             session.add(commune)
             session.flush()
             session.add(UnitLink(unit_id=commune.id, parent_id=district.id, valid_from=start))

@@ -17,8 +17,7 @@ def main() -> None:
     from bench.generate import generate
     from lms import create_app
     from lms.db import db
-    from lms.services.directory import PeopleFilter, people_query
-    from lms.services.units import key_cadres_on
+    from lms.tree import key_cadres_on
 
     people = int(os.environ.get("BENCH_PEOPLE", "20000"))
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"

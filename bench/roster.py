@@ -9,6 +9,8 @@ import tempfile
 import time
 from datetime import date
 
+from lms.actors import SYSTEM
+
 os.environ.setdefault("LMS_ENV", "testing")
 
 
@@ -25,7 +27,7 @@ def main() -> None:
     app = create_app(test_config={"SQLALCHEMY_DATABASE_URI": url, "ARGON2_TIME_COST": 3, "ARGON2_MEMORY_KIB": 65536})
     with app.app_context():
         upgrade()
-        create_unit(db.session, None, name="Sở Tư pháp", code="STP", kind="department", parent=None,
+        create_unit(db.session, SYSTEM, name="Sở Tư pháp", code="STP", kind="department", parent=None,
                     on=date(2024, 1, 1))
         db.session.commit()
         out = io.StringIO()
@@ -35,10 +37,10 @@ def main() -> None:
             writer.writerow([f"Nguyễn Văn Người {chr(65 + i % 26)}", f"r{i}@example.vn", "STP", "Có" if i % 5 else "Không"])
         content = out.getvalue().encode()
         t0 = time.perf_counter()
-        preview = roster.check(db.session, None, content, "roster.csv", today=date(2025, 1, 1))
+        preview = roster.check(db.session, SYSTEM, content, "roster.csv", today=date(2025, 1, 1))
         t1 = time.perf_counter()
         assert preview.ok, preview
-        roster.apply(db.session, None, content, "roster.csv", password="Mật-Khẩu-Ban-Đầu-2028", today=date(2025, 1, 1))
+        roster.apply(db.session, SYSTEM, content, "roster.csv", password="Mật-Khẩu-Ban-Đầu-2028", today=date(2025, 1, 1))
         db.session.commit()
         t2 = time.perf_counter()
         print(f"{rows} new people on {db.engine.dialect.name}: preview {t1 - t0:.1f} s, apply {t2 - t1:.1f} s "

@@ -12,6 +12,7 @@ from courses.views import blueprint
 
 
 def init_app(app: Flask) -> None:
+    from courses import jobs as _jobs  # noqa: F401  (registers the course jobs)
     from courses import permissions as _rules  # noqa: F401  (registers the course rules)
     from courses.reference import load_reference
     from courses.views.nav import register_nav

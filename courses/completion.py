@@ -8,9 +8,9 @@ Requirements register with :func:`register_requirement` on the app; each is call
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterable
 
 from flask import Flask
 

@@ -127,7 +127,9 @@ class CoTrainerForm(FlaskForm):
 from wtforms import SelectMultipleField  # noqa: E402  (this section's own imports)
 from wtforms.validators import ValidationError  # noqa: E402
 
-from lms.forms import VNDateField, category_choices  # noqa: E402
+from lms.forms import VNDateField  # noqa: E402
+from lms.labels import EMPLOYMENT_LABELS, TITLE_LABELS  # noqa: E402
+from lms.models import EmploymentType, TitleKind  # noqa: E402
 
 #: Most people one "chosen individuals" submission may name.
 ENROL_PICK_MAX = 2000
@@ -180,8 +182,22 @@ class EnrolUnitForm(EnrolForm):
     unit = Choice(_l("Đơn vị (gồm cả các đơn vị trực thuộc)"), coerce=int)
 
 
+def group_choices():
+    """Who "by category" enrols: holders of a title of legal dissemination (as of today), or
+    people of one employment type."""
+    return ([SelectChoice(f"title:{t.value}", str(TITLE_LABELS[t])) for t in TitleKind]
+            + [SelectChoice(f"employment:{e.value}", str(_l("Đối tượng: %(label)s", label=EMPLOYMENT_LABELS[e])))
+               for e in EmploymentType])
+
+
+def parse_group(value: str) -> tuple[TitleKind | None, EmploymentType | None]:
+    """``title:...`` / ``employment:...`` (already checked against :func:`group_choices`)."""
+    kind, _, name = value.partition(":")
+    return (TitleKind(name), None) if kind == "title" else (None, EmploymentType(name))
+
+
 class EnrolCategoryForm(EnrolForm):
-    category = Choice(_l("Đối tượng học viên"), choices=category_choices)
+    category = Choice(_l("Chức danh hoặc đối tượng"), choices=group_choices)
     unit = Choice(_l("Trong đơn vị (không bắt buộc)"), coerce=int)
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable, Iterator
+from typing import IO
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
@@ -22,13 +23,14 @@ from sqlalchemy.orm import Session
 
 from courses import completion
 from courses.models import Course, Enrolment, EnrolmentSource, EnrolmentStatus, Lesson, LessonProgress
-from lms import permissions
+from lms import permissions, spreadsheet
 from lms.i18n import lazy_gettext as _l
-from lms.labels import CATEGORY_LABELS
-from lms.models import KeyCadrePeriod, LearnerCategory, Membership, Person, Unit
-from lms.services.units import subtree_ids
-from lms.text import clean, email_key, fold, is_formula_like, like_pattern
-from lms.timeutil import zone
+from lms.i18n import msgid
+from lms.labels import EMPLOYMENT_LABELS, TITLE_SHORT
+from lms.models import EmploymentType, KeyCadrePeriod, LegalTitle, Membership, Person, TitleKind, Unit
+from lms.spreadsheet import Column
+from lms.text import clean, email_key, fold, like_pattern
+from lms.tree import subtree_ids
 
 SOURCE_LABELS = {
     EnrolmentSource.SELF: _l("Tự đăng ký"),
@@ -45,16 +47,14 @@ STATUS_LABELS = {
     EnrolmentStatus.WITHDRAWN: _l("Đã rút tên"),
 }
 
+#: The one column an e-mail list for enrolment needs (other columns are ignored).
+EMAIL_LIST = (Column("email", "Thư điện tử", _l("Thư điện tử"),
+                     ("email", "e-mail", "email address", "mail", "địa chỉ thư điện tử"), required=True),)
+
 #: Most people one search shows on the enrolment page.
 SEARCH_LIMIT = 50
 #: Most rows one export writes (a province has far fewer learners per course).
 EXPORT_LIMIT = 100_000
-
-
-def msgid(label) -> str:
-    """The untranslated (Vietnamese) text of a lazy label, for files that are always Vietnamese."""
-    args = getattr(label, "_args", None)
-    return args[0] if args else str(label)
 
 
 # -- scope ----------------------------------------------------------------------------------
@@ -98,7 +98,9 @@ class LearnerRow:
     person_id: int
     full_name: str
     email: str
-    category: LearnerCategory | None
+    employment_type: EmploymentType | None
+    #: Titles of legal dissemination held now (abbreviated: BCVPL, TTVPL).
+    titles: tuple[TitleKind, ...]
     key_cadre: bool
     unit_name: str | None
     unit_code: str | None
@@ -143,9 +145,12 @@ def learners_select(session: Session, actor: Person, course: Course, f: LearnerF
         .subquery("done")
     )
     key_cadre = sa.exists().where(KeyCadrePeriod.person_id == Person.id, KeyCadrePeriod.valid_to.is_(None))
+    reporter, propagandist = (sa.exists().where(LegalTitle.person_id == Person.id, LegalTitle.kind == kind,
+                                                LegalTitle.valid_to.is_(None))
+                              for kind in (TitleKind.LEGAL_REPORTER, TitleKind.LEGAL_PROPAGANDIST))
     stmt = (
-        sa.select(Enrolment.id, Enrolment.person_id, Person.full_name, Person.email, Person.category,
-                  key_cadre.label("key_cadre"), Unit.name, Unit.code, Enrolment.source, Enrolment.status,
+        sa.select(Enrolment.id, Enrolment.person_id, Person.full_name, Person.email, Person.employment_type,
+                  reporter.label("reporter"), propagandist.label("propagandist"), key_cadre.label("key_cadre"), Unit.name, Unit.code, Enrolment.source, Enrolment.status,
                   Enrolment.due_on, Enrolment.enrolled_at, Enrolment.completed_at,
                   sa.func.coalesce(done.c.required_done, 0), sa.func.coalesce(done.c.done_total, 0))
         .select_from(Enrolment)
@@ -167,12 +172,16 @@ def learners_select(session: Session, actor: Person, course: Course, f: LearnerF
 
 
 def _row(raw, totals: LessonTotals) -> LearnerRow:
-    (enrolment_id, person_id, full_name, email, category, key_cadre, unit_name, unit_code, source, status, due_on,
+    (enrolment_id, person_id, full_name, email, employment_type, reporter, propagandist, key_cadre, unit_name,
+     unit_code, source, status, due_on,
      enrolled_at, completed_at, required_done, done_total) = raw
     progress = completion.Progress(required_total=totals.required, required_done=min(int(required_done or 0),
                                                                                      totals.required),
                                    done_total=min(int(done_total or 0), totals.lessons), lessons_total=totals.lessons)
-    return LearnerRow(enrolment_id, person_id, full_name, email, category, bool(key_cadre), unit_name, unit_code,
+    titles = tuple(kind for kind, held in ((TitleKind.LEGAL_REPORTER, reporter),
+                                           (TitleKind.LEGAL_PROPAGANDIST, propagandist)) if held)
+    return LearnerRow(enrolment_id, person_id, full_name, email, employment_type, titles, bool(key_cadre), unit_name,
+                      unit_code,
                       source, status, due_on, enrolled_at, completed_at, progress)
 
 
@@ -292,25 +301,16 @@ def people_from_emails(session: Session, actor: Person, course: Course,
 
 # -- the export -----------------------------------------------------------------------------
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MIMETYPE = spreadsheet.XLSX_MIMETYPE
 
-HEADERS = ("STT", "Họ và tên", "Thư điện tử", "Đơn vị", "Mã đơn vị", "Đối tượng", "Cán bộ chủ chốt",
-           "Hình thức ghi danh", "Trạng thái", "Hạn hoàn thành", "Bài bắt buộc đã học", "Tiến độ (%)",
-           "Ngày ghi danh", "Hoàn thành lúc")
-WIDTHS = (6, 28, 30, 32, 12, 26, 14, 20, 14, 14, 16, 11, 18, 18)
-
-
-def safe_text(value: str | None) -> str:
-    """A user's text as a spreadsheet cell that cannot be evaluated: a value a spreadsheet would
-    read as a formula (= + - @, tab, CR) gets a leading apostrophe."""
-    text = (value or "")[:32000]
-    return "'" + text if is_formula_like(text) else text
-
-
-def _local(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.astimezone(zone()).replace(tzinfo=None)  # Excel has no time zones
+EXPORT_COLUMNS = tuple(Column(key, header, width=width) for key, header, width in (
+    ("n", "STT", 6), ("full_name", "Họ và tên", 28), ("email", "Thư điện tử", 30), ("unit", "Đơn vị", 32),
+    ("unit_code", "Mã đơn vị", 12), ("employment", "Đối tượng", 20), ("titles", "Chức danh PBGDPL", 16),
+    ("key_cadre", "Cán bộ chủ chốt", 14),
+    ("source", "Hình thức ghi danh", 20), ("status", "Trạng thái", 14), ("due_on", "Hạn hoàn thành", 14),
+    ("required", "Bài bắt buộc đã học", 16), ("percent", "Tiến độ (%)", 11), ("enrolled_at", "Ngày ghi danh", 18),
+    ("completed_at", "Hoàn thành lúc", 18)))
+HEADERS = tuple(c.header for c in EXPORT_COLUMNS)
 
 
 def export_filename(course: Course) -> str:
@@ -319,46 +319,30 @@ def export_filename(course: Course) -> str:
     return f"Học viên - {title}.xlsx"
 
 
-def build_export(session: Session, actor: Person, course: Course, f: LearnerFilter) -> bytes:
-    """The learners of ``course`` (as ``actor`` may see them, filtered by ``f``) as an .xlsx."""
-    import xlsxwriter
+def build_export(session: Session, actor: Person, course: Course, f: LearnerFilter,
+                 target: IO[bytes] | None = None, progress=None) -> bytes | int:
+    """The learners of ``course`` (as ``actor`` may see them, filtered by ``f``) as an .xlsx with
+    the official header, streamed row by row: into ``target`` (returns the number of rows), or
+    returned as bytes."""
+    buffer = target if target is not None else io.BytesIO()
+    if progress is not None:
+        progress.start(None)
+    with spreadsheet.SheetWriter(buffer, EXPORT_COLUMNS, sheet_name="Học viên",
+                                 title=f"Danh sách học viên: {course.title}",
+                                 header=spreadsheet.OfficialHeader.configured()) as out:
+        for n, learner in enumerate(learner_rows(session, actor, course, f), start=1):
+            progress_ = learner.progress
+            out.row([n, learner.full_name, learner.email, learner.unit_name, learner.unit_code,
+                     msgid(EMPLOYMENT_LABELS[learner.employment_type]) if learner.employment_type else "",
+                     ", ".join(msgid(TITLE_SHORT[t]) for t in learner.titles), learner.key_cadre,
+                     msgid(SOURCE_LABELS[learner.source]), msgid(STATUS_LABELS[learner.status]), learner.due_on,
+                     f"{progress_.required_done}/{progress_.required_total}", learner.percent,
+                     learner.enrolled_at, learner.completed_at])
+            if progress is not None:
+                progress.advance()
+    return out.rows_written if target is not None else buffer.getvalue()
 
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                                        "strings_to_numbers": False})
-    head = book.add_format({"bold": True, "bg_color": "#DCE6F1", "border": 1, "text_wrap": True, "valign": "top"})
-    title_format = book.add_format({"bold": True, "font_size": 13})
-    day = book.add_format({"num_format": "dd/mm/yyyy"})
-    moment = book.add_format({"num_format": "dd/mm/yyyy hh:mm"})
-    sheet = book.add_worksheet("Học viên")
-    sheet.write_string(0, 0, safe_text(f"Danh sách học viên: {course.title}"), title_format)
-    header_row = 2
-    for col, (header, width) in enumerate(zip(HEADERS, WIDTHS)):
-        sheet.write_string(header_row, col, header, head)
-        sheet.set_column(col, col, width)
-    sheet.freeze_panes(header_row + 1, 0)
-    row = header_row
-    for n, learner in enumerate(learner_rows(session, actor, course, f), start=1):
-        row += 1
-        sheet.write_number(row, 0, n)
-        sheet.write_string(row, 1, safe_text(learner.full_name))
-        sheet.write_string(row, 2, safe_text(learner.email))
-        sheet.write_string(row, 3, safe_text(learner.unit_name))
-        sheet.write_string(row, 4, safe_text(learner.unit_code))
-        sheet.write_string(row, 5, msgid(CATEGORY_LABELS[learner.category]) if learner.category else "")
-        sheet.write_string(row, 6, "Có" if learner.key_cadre else "Không")
-        sheet.write_string(row, 7, msgid(SOURCE_LABELS[learner.source]))
-        sheet.write_string(row, 8, msgid(STATUS_LABELS[learner.status]))
-        if learner.due_on:
-            sheet.write_datetime(row, 9, datetime.combine(learner.due_on, datetime.min.time()), day)
-        progress = learner.progress
-        sheet.write_string(row, 10, f"{progress.required_done}/{progress.required_total}")
-        sheet.write_number(row, 11, learner.percent)
-        if learner.enrolled_at:
-            sheet.write_datetime(row, 12, _local(learner.enrolled_at), moment)
-        if learner.completed_at:
-            sheet.write_datetime(row, 13, _local(learner.completed_at), moment)
-    if row > header_row:
-        sheet.autofilter(header_row, 0, row, len(HEADERS) - 1)
-    book.close()
-    return buffer.getvalue()
+
+def count_learners(session: Session, actor: Person, course: Course, f: LearnerFilter) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(
+        learners_select(session, actor, course, f).order_by(None).subquery())) or 0

@@ -250,13 +250,14 @@ class Material(db.Model):
 
 
 class Enrolment(db.Model):
-    """A person's place in a course: one per person and course."""
+    """A person's place in a course: one per person and course. History: never deleted by a
+    cascade (the foreign keys are ``RESTRICT``)."""
 
     __tablename__ = "enrolments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
-    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="RESTRICT"), index=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id", ondelete="RESTRICT"), index=True)
     source: Mapped[EnrolmentSource] = mapped_column(str_enum(EnrolmentSource, "enrolment_source"))
     status: Mapped[EnrolmentStatus] = mapped_column(str_enum(EnrolmentStatus, "enrolment_status"),
                                                     default=EnrolmentStatus.ACTIVE, index=True)
@@ -277,14 +278,15 @@ class Enrolment(db.Model):
 
 
 class LessonProgress(db.Model):
-    """A lesson a person marked as done."""
+    """A lesson a person marked as done. Only removed explicitly (the learner unmarks it, or the
+    trainer deletes the lesson: :func:`courses.services.delete_lesson`), never by a cascade."""
 
     __tablename__ = "lesson_progress"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
-    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lessons.id", ondelete="RESTRICT"), index=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id", ondelete="RESTRICT"), index=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="RESTRICT"), index=True)
     completed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (sa.UniqueConstraint("lesson_id", "person_id"),)

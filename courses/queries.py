@@ -10,17 +10,29 @@ Nothing here writes; nothing here checks permissions (the views ask :mod:`lms.pe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from courses.completion import Progress
-from courses.models import (Audience, ContentArea, Convention, Course, CourseAudience, CourseStatus, Enrolment,
-                            EnrolmentStatus, Lesson, LessonProgress, Material, Section)
+from courses.models import (
+    Audience,
+    ContentArea,
+    Convention,
+    Course,
+    CourseAudience,
+    CourseStatus,
+    Enrolment,
+    EnrolmentStatus,
+    Lesson,
+    LessonProgress,
+    Material,
+    Section,
+)
 from lms.db import db
 from lms.text import fold, like_pattern
 

@@ -7,7 +7,8 @@ Feature packages (courses, quizzes, ...) are handed to the factory by ``app.py``
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Mapping, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from flask import Blueprint, Flask
 
@@ -50,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     from lms.auth import init_login
     from lms.extensions import babel, bootstrap, csrf, db, limiter, migrate
     from lms.i18n import select_locale, select_timezone
+    from lms.jobs import init_jobs
     from lms.storage import init_storage
 
     db.init_app(app)
@@ -61,6 +63,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     init_login(app)
     init_storage(app)
+    init_jobs(app)
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -69,9 +72,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from lms.views import audit, auth, imports, main, people, units
+    from lms.views import audit, auth, imports, jobs, main, people, units
 
-    for module in (main, auth, units, people, imports, audit):
+    for module in (main, auth, units, people, imports, audit, jobs):
         app.register_blueprint(module.bp)
 
 

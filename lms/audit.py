@@ -7,12 +7,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from lms.models import AuditEntry, Person
+from lms.actors import Actor
+from lms.models import AuditEntry
 
 
 def record(
     session: Session,
-    actor: Person | None,
+    actor: Actor | None,
     action: str,
     *,
     object_type: str | None = None,
@@ -22,7 +23,7 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     entry = AuditEntry(
-        actor_id=actor.id if actor is not None else None,
+        actor_id=actor.id if actor is not None else None,  # None: an anonymous visitor (a failed log-in)
         action=action,
         object_type=object_type,
         object_id=object_id,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask
-from lms.i18n import lazy_gettext as _l
+from flask import Flask, g
 
 from lms.db import db, utcnow
 from lms.extensions import login_manager
+from lms.i18n import lazy_gettext as _l
 
 
 def init_login(app: Flask) -> None:
@@ -15,14 +15,29 @@ def init_login(app: Flask) -> None:
     login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    app.after_request(_touch_login_session)
 
 
 @login_manager.user_loader
 def _load(token: str):
+    """Read the login session; never writes (a due "last seen" is written after the request)."""
     from lms.services.auth import load_session
 
-    person = load_session(db.session, token, now=utcnow())
-    if person is not None and db.session.dirty:
-        db.session.commit()
-        person.login_token = token
+    now = utcnow()
+    person = load_session(db.session, token, now=now)
+    if person is not None and person.login_session_id is not None:
+        g.lms_touch_login = (person.login_session_id, now)
     return person
+
+
+def _touch_login_session(response):
+    """After the view is done (its own work committed or abandoned), mark the login session as
+    seen in a short transaction of its own."""
+    pending = g.pop("lms_touch_login", None)
+    if pending is not None:
+        from lms.services.auth import touch_session
+
+        db.session.rollback()
+        touch_session(db.session, pending[0], now=pending[1])
+        db.session.commit()
+    return response

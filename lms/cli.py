@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from lms.actors import SYSTEM
 from lms.db import db
 from lms.errors import ServiceError
 
@@ -40,17 +39,17 @@ def create_admin_command(email: str, full_name: str, unit_code: str | None, pass
     """Create an administrator (or give an existing person the administrator role)."""
     import sqlalchemy as sa
 
+    from lms.db import utcnow
     from lms.models import Role, Unit, UnitKind
     from lms.services import people, units
     from lms.timeutil import local_day
-    from lms.db import utcnow
 
     today = local_day(utcnow())
     try:
         existing = people.find_by_email(db.session, email)
         if existing is not None:
-            people.grant_role(db.session, None, existing, Role.ADMIN)
-            people.reset_password(db.session, None, existing, password, utcnow())
+            people.grant_role(db.session, SYSTEM, existing, Role.ADMIN)
+            people.reset_password(db.session, SYSTEM, existing, password, utcnow())
             existing.must_change_password = False
             person = existing
         else:
@@ -62,10 +61,10 @@ def create_admin_command(email: str, full_name: str, unit_code: str | None, pass
                 unit = db.session.scalar(sa.select(Unit).where(Unit.parent_id.is_(None), Unit.active.is_(True))
                                          .order_by(Unit.id))
                 if unit is None:
-                    unit = units.create_unit(db.session, None, name="Đơn vị gốc", code="ROOT",
+                    unit = units.create_unit(db.session, SYSTEM, name="Đơn vị gốc", code="ROOT",
                                              kind=UnitKind.DEPARTMENT, parent=None, on=today)
             person = people.create_person(
-                db.session, None, people.PersonInput(full_name, email), unit=unit, password=password,
+                db.session, SYSTEM, people.PersonInput(full_name, email), unit=unit, password=password,
                 on=today, roles=(Role.ADMIN,), must_change_password=False,
             )
     except ServiceError as exc:
@@ -92,9 +91,24 @@ def seed_demo_command() -> None:
 
 
 def _register_import(group: click.Group) -> None:
-    from lms.roster_cli import import_users_command
+    from lms.roster_cli import import_units_command, import_users_command
 
     group.add_command(import_users_command)
+    group.add_command(import_units_command)
 
 
 _register_import(lms_group)
+
+
+@lms_group.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Công việc chạy song song (parallel jobs).")
+@with_appcontext
+def worker_command(workers: int) -> None:
+    """Chạy tiến trình xử lý công việc nền (run the background-job worker)."""
+    from lms.jobs import jobs_mode, queue
+
+    mode = jobs_mode(current_app.config)
+    if mode == "immediate":
+        raise click.ClickException("LMS_JOBS=immediate runs jobs inside the web process; no worker is needed.")
+    click.echo(f"Đang xử lý công việc nền ({mode}, {workers} luồng). (Worker running; Ctrl+C to stop.)")
+    queue().create_consumer(workers=max(1, workers), worker_type="thread").run()

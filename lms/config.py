@@ -8,9 +8,10 @@ start.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 ENVIRONMENTS = ("production", "development", "testing")
 
@@ -108,6 +109,11 @@ def load_config(
         "ARGON2_TIME_COST": 1 if lms_env == "testing" else 3,
         "ARGON2_MEMORY_KIB": 1024 if lms_env == "testing" else 65536,
         "PAGE_SIZE": 25,
+        #: Job queue storage: immediate (tests), sqlite (a file under instance/) or redis.
+        "LMS_JOBS": env.get("LMS_JOBS") or None,
+        "LMS_JOBS_PATH": env.get("LMS_JOBS_PATH") or None,
+        "LMS_AGENCY_NAME": env.get("LMS_AGENCY_NAME") or "Sở Tư pháp",
+        "LMS_AGENCY_SUPERIOR": env.get("LMS_AGENCY_SUPERIOR") or "",
     }
     if env.get("LMS_SECURE_COOKIES") is not None:
         secure = env.get("LMS_SECURE_COOKIES") != "0"
@@ -118,4 +124,8 @@ def load_config(
         raise ConfigError(f"LMS_STORAGE must be 'local' or 's3', got {config['LMS_STORAGE']!r}")
     if config["LMS_STORAGE"] == "s3" and not config["LMS_S3_BUCKET"]:
         raise ConfigError("LMS_STORAGE=s3 needs LMS_S3_BUCKET")
+    if config["LMS_JOBS"] not in (None, "immediate", "sqlite", "redis"):
+        raise ConfigError(f"LMS_JOBS must be 'immediate', 'sqlite' or 'redis', got {config['LMS_JOBS']!r}")
+    if config["LMS_JOBS"] == "redis" and not config["REDIS_URL"]:
+        raise ConfigError("LMS_JOBS=redis needs REDIS_URL")
     return config

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -33,7 +33,7 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
@@ -42,8 +42,8 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def str_enum(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
@@ -69,8 +69,18 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+def affected_rows(session, result) -> int:
+    """How many rows an INSERT/UPDATE/DELETE changed. Python's sqlite3 reports -1 for a
+    statement that starts with ``WITH`` (a recursive subtree query, say); SQLite's own
+    ``changes()`` still knows."""
+    count = result.rowcount
+    if count is None or count < 0:
+        count = session.scalar(sa.text("SELECT changes()")) if session.get_bind().dialect.name == "sqlite" else 0
+    return int(count or 0)
+
+
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @sa.event.listens_for(sa.engine.Engine, "connect")

@@ -5,16 +5,25 @@ from __future__ import annotations
 
 from datetime import date
 
-from lms.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from lms.labels import CATEGORY_LABELS, ROLE_LABELS, UNIT_KIND_LABELS
-from lms.models import LearnerCategory, Role, UnitKind
+from lms.i18n import lazy_gettext as _l
+from lms.labels import EMPLOYMENT_LABELS, GENDER_LABELS, LEVEL_LABELS, ROLE_LABELS, TITLE_LABELS, UNIT_KIND_LABELS
+from lms.models import EmploymentType, Gender, ReporterLevel, Role, TitleKind, UnitKind
 
 
 class Choice(SelectField):
@@ -58,6 +67,17 @@ class VNDateField(DateField):
             raise ValueError(_l("Ngày không hợp lệ (định dạng năm-tháng-ngày)."))
 
 
+class WholeNumberField(IntegerField):
+    """An integer field whose "not a number" message is ours (and Vietnamese)."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(_l("Vui lòng nhập một số nguyên.")) from None
+
+
 def on_field(label=_l("Có hiệu lực từ ngày")):
     return VNDateField(label, validators=[InputRequired(message=_l("Vui lòng nhập ngày."))], format="%Y-%m-%d")
 
@@ -94,8 +114,22 @@ def kind_choices():
     return [SelectChoice(k.value, str(UNIT_KIND_LABELS[k])) for k in UnitKind]
 
 
-def category_choices():
-    return [SelectChoice(c.value, str(CATEGORY_LABELS[c])) for c in LearnerCategory]
+def employment_choices():
+    return [SelectChoice("", str(_l("— Chưa xác định —")))] + [
+        SelectChoice(c.value, str(EMPLOYMENT_LABELS[c])) for c in EmploymentType]
+
+
+def gender_choices():
+    return [SelectChoice("", str(_l("— Không ghi —")))] + [SelectChoice(g.value, str(GENDER_LABELS[g])) for g in Gender]
+
+
+def title_choices():
+    return [SelectChoice(t.value, str(TITLE_LABELS[t])) for t in TitleKind]
+
+
+def level_choices():
+    return [SelectChoice("", str(_l("— Không áp dụng —")))] + [
+        SelectChoice(level.value, str(LEVEL_LABELS[level])) for level in ReporterLevel]
 
 
 def role_choices(include_admin=True):
@@ -108,11 +142,50 @@ class UnitForm(FlaskForm):
     code = StringField(_l("Mã đơn vị"), validators=[_required(_l("Vui lòng nhập mã đơn vị.")),
                                                     Length(max=32, message=_l("Mã đơn vị không được dài quá 32 ký tự."))])
     kind = Choice(_l("Loại đơn vị"), choices=kind_choices)
+    official_code = StringField(_l("Mã định danh (nếu có)"), validators=[
+        Optional(), Length(max=64, message=_l("Mã định danh không được dài quá 64 ký tự."))],
+        description=_l("Mã định danh điện tử của cơ quan, đơn vị trong danh mục dùng chung."))
+    position = WholeNumberField(_l("Thứ tự hiển thị"), validators=[Optional(), NumberRange(
+        min=0, max=100000, message=_l("Thứ tự phải từ 0 đến 100000."))], default=0,
+        description=_l("Trong cùng cấp, đơn vị có số nhỏ đứng trước; cùng số thì theo tên."))
 
 
 class NewUnitForm(UnitForm):
     parent = Choice(_l("Trực thuộc"), coerce=int)
     on = on_field(_l("Thành lập từ ngày"))
+
+
+class SplitForm(FlaskForm):
+    """Chia, tách: up to three new units; who goes where is read from the page's selects."""
+
+    on = on_field(_l("Chia, tách từ ngày"))
+    keep_source = BooleanField(_l("Giữ đơn vị cũ (tách một phần); bỏ chọn để chia hẳn và chấm dứt đơn vị cũ"),
+                               default=True)
+    decision = StringField(_l("Căn cứ (số, ngày quyết định)"), validators=[
+        Optional(), Length(max=255, message=_l("Căn cứ không được dài quá 255 ký tự."))])
+    name_1 = StringField(_l("Tên đơn vị mới 1"), validators=[Optional(), Length(max=255)])
+    code_1 = StringField(_l("Mã đơn vị mới 1"), validators=[Optional(), Length(max=32)])
+    kind_1 = Choice(_l("Loại đơn vị mới 1"), choices=kind_choices)
+    name_2 = StringField(_l("Tên đơn vị mới 2"), validators=[Optional(), Length(max=255)])
+    code_2 = StringField(_l("Mã đơn vị mới 2"), validators=[Optional(), Length(max=32)])
+    kind_2 = Choice(_l("Loại đơn vị mới 2"), choices=kind_choices)
+    name_3 = StringField(_l("Tên đơn vị mới 3"), validators=[Optional(), Length(max=255)])
+    code_3 = StringField(_l("Mã đơn vị mới 3"), validators=[Optional(), Length(max=32)])
+    kind_3 = Choice(_l("Loại đơn vị mới 3"), choices=kind_choices)
+
+
+class ConsolidateForm(FlaskForm):
+    sources = Choices(_l("Các đơn vị được hợp nhất (chọn từ hai đơn vị)"), coerce=int)
+    name = StringField(_l("Tên đơn vị mới"), validators=[_required(_l("Vui lòng nhập tên đơn vị.")), Length(
+        max=255, message=_l("Tên đơn vị không được dài quá 255 ký tự."))])
+    code = StringField(_l("Mã đơn vị mới"), validators=[_required(_l("Vui lòng nhập mã đơn vị.")), Length(
+        max=32, message=_l("Mã đơn vị không được dài quá 32 ký tự."))])
+    kind = Choice(_l("Loại đơn vị"), choices=kind_choices)
+    official_code = StringField(_l("Mã định danh (nếu có)"), validators=[Optional(), Length(max=64)])
+    parent = Choice(_l("Đơn vị mới trực thuộc"), coerce=int)
+    on = on_field(_l("Hợp nhất từ ngày"))
+    decision = StringField(_l("Căn cứ (số, ngày quyết định)"), validators=[
+        Optional(), Length(max=255, message=_l("Căn cứ không được dài quá 255 ký tự."))])
 
 
 class MoveUnitForm(FlaskForm):
@@ -136,13 +209,16 @@ class PersonForm(FlaskForm):
                                                        Length(max=254, message=_l("Địa chỉ thư điện tử quá dài."))])
     phone = StringField(_l("Số điện thoại"), validators=[Optional(), Length(max=32, message=_l("Số điện thoại quá dài."))])
     position = StringField(_l("Chức vụ"), validators=[Optional(), Length(max=200, message=_l("Chức vụ không được dài quá 200 ký tự."))])
-    category = Choice(_l("Đối tượng"), choices=category_choices)
+    employment_type = Choice(_l("Đối tượng (loại cán bộ)"), choices=employment_choices, default="")
+    gender = Choice(_l("Giới tính"), choices=gender_choices, default="")
 
 
 class NewPersonForm(PersonForm):
     unit = Choice(_l("Đơn vị"), coerce=int)
+    on = on_field(_l("Công tác tại đơn vị từ ngày"))
     key_cadre = BooleanField(_l("Là cán bộ chủ chốt"))
-    on = on_field()
+    key_on = VNDateField(_l("Là cán bộ chủ chốt từ ngày"), validators=[Optional()], format="%Y-%m-%d",
+                         description=_l("Để trống: từ ngày công tác tại đơn vị."))
     roles = Choices(_l("Vai trò"), choices=role_choices, widget=ListWidget(prefix_label=False),
                     option_widget=CheckboxInput())
     password = PasswordField(_l("Mật khẩu ban đầu"), validators=[
@@ -158,6 +234,24 @@ class MovePersonForm(FlaskForm):
 class KeyCadreForm(FlaskForm):
     key_cadre = Choice(_l("Cán bộ chủ chốt"), choices=[SelectChoice("1", _l("Có")), SelectChoice("0", _l("Không"))])
     on = on_field()
+
+
+class TitleForm(FlaskForm):
+    kind = Choice(_l("Chức danh"), choices=title_choices)
+    level = Choice(_l("Cấp công nhận (báo cáo viên)"), choices=level_choices)
+    decision_number = StringField(_l("Số quyết định"), validators=[
+        Optional(), Length(max=100, message=_l("Số quyết định không được dài quá 100 ký tự."))])
+    decision_date = VNDateField(_l("Ngày quyết định"), validators=[Optional()], format="%Y-%m-%d")
+    issuing_authority = StringField(_l("Cơ quan ra quyết định"), validators=[
+        Optional(), Length(max=255, message=_l("Tên cơ quan không được dài quá 255 ký tự."))])
+    valid_from = VNDateField(_l("Có hiệu lực từ ngày"), validators=[Optional()], format="%Y-%m-%d",
+                             description=_l("Để trống: từ ngày quyết định."))
+
+
+class EndTitleForm(FlaskForm):
+    on = on_field(_l("Thôi giữ chức danh từ ngày"))
+    reason = StringField(_l("Lý do"), validators=[
+        Optional(), Length(max=255, message=_l("Lý do không được dài quá 255 ký tự."))])
 
 
 class ResetPasswordForm(FlaskForm):

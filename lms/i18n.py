@@ -25,6 +25,13 @@ def lazy_gettext(string: str, **variables) -> SafeLazyString:
     return SafeLazyString(gettext, string, **variables)
 
 
+def msgid(label) -> str:
+    """The untranslated (Vietnamese) text of a lazy label, for files that are always in
+    Vietnamese (templates to fill in, official exports) whatever the reader's interface."""
+    args = getattr(label, "_args", None)
+    return args[0] if args else str(label)
+
+
 def available_locales() -> tuple[str, ...]:
     return current_app.config["LMS_LOCALES"]
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from lms.i18n import lazy_gettext as _l
-
-from lms.models import LearnerCategory, Role, UnitKind
+from lms.models import EmploymentType, Gender, ReporterLevel, Role, SuccessionKind, TitleKind, UnitKind
 
 ROLE_LABELS = {
     Role.ADMIN: _l("Quản trị hệ thống"),
@@ -13,12 +12,41 @@ ROLE_LABELS = {
     Role.TRAINEE: _l("Học viên"),
 }
 
-CATEGORY_LABELS = {
-    LearnerCategory.LEGAL_REPORTER: _l("Báo cáo viên pháp luật"),
-    LearnerCategory.LEGAL_PROPAGANDIST: _l("Tuyên truyền viên pháp luật"),
-    LearnerCategory.OFFICIAL: _l("Cán bộ, công chức, viên chức"),
-    LearnerCategory.EMPLOYEE: _l("Người lao động"),
-    LearnerCategory.OTHER: _l("Khác"),
+EMPLOYMENT_LABELS = {
+    EmploymentType.CADRE: _l("Cán bộ"),
+    EmploymentType.CIVIL_SERVANT: _l("Công chức"),
+    EmploymentType.PUBLIC_EMPLOYEE: _l("Viên chức"),
+    EmploymentType.WORKER: _l("Người lao động"),
+    EmploymentType.PART_TIME: _l("Người hoạt động không chuyên trách"),
+    EmploymentType.OTHER: _l("Khác"),
+}
+
+GENDER_LABELS = {
+    Gender.FEMALE: _l("Nữ"),
+    Gender.MALE: _l("Nam"),
+}
+
+TITLE_LABELS = {
+    TitleKind.LEGAL_REPORTER: _l("Báo cáo viên pháp luật"),
+    TitleKind.LEGAL_PROPAGANDIST: _l("Tuyên truyền viên pháp luật"),
+}
+
+#: Abbreviations used in tables (BCVPL, TTVPL are what agencies write).
+TITLE_SHORT = {
+    TitleKind.LEGAL_REPORTER: _l("BCVPL"),
+    TitleKind.LEGAL_PROPAGANDIST: _l("TTVPL"),
+}
+
+LEVEL_LABELS = {
+    ReporterLevel.CENTRAL: _l("Trung ương"),
+    ReporterLevel.PROVINCIAL: _l("Cấp tỉnh"),
+    ReporterLevel.DISTRICT: _l("Cấp huyện (trước 01/7/2025)"),
+}
+
+SUCCESSION_LABELS = {
+    SuccessionKind.MERGE: _l("Sáp nhập"),
+    SuccessionKind.SPLIT: _l("Chia, tách"),
+    SuccessionKind.CONSOLIDATE: _l("Hợp nhất"),
 }
 
 UNIT_KIND_LABELS = {

@@ -1,10 +1,12 @@
 """Platform models: units (a dated tree), people, dated memberships and key-cadre periods,
 roles, login sessions, the audit log and pending roster imports.
 
-Dated records use half-open periods ``[valid_from, valid_to)``: a record is in force on day D
-when ``valid_from <= D`` and ``valid_to`` is empty or after D. Changing a unit or a status on day
-D closes the open period with ``valid_to = D`` and opens a new one from D, so history is never
-rewritten.
+Dated records use half-open periods ``[valid_from, valid_to)`` (:mod:`lms.periods`): a record is
+in force on day D when ``valid_from <= D`` and ``valid_to`` is empty or after D. Changing a unit or
+a status on day D closes the open period with ``valid_to = D`` and opens a new one from D, so
+history is never rewritten. History is never deleted by a cascade either: the foreign keys of
+dated records are ``RESTRICT``, and two periods of the same kind may not overlap (a flush-time
+guard everywhere, plus an exclusion constraint on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import db, str_enum, utcnow
+from lms.i18n import lazy_gettext as _l
+from lms.periods import Period
 
 
 class UnitKind(enum.StrEnum):
@@ -29,12 +33,40 @@ class UnitKind(enum.StrEnum):
     OTHER = "other"
 
 
-class LearnerCategory(enum.StrEnum):
-    LEGAL_REPORTER = "legal_reporter"
-    LEGAL_PROPAGANDIST = "legal_propagandist"
-    OFFICIAL = "official"
-    EMPLOYEE = "employee"
-    OTHER = "other"
+class EmploymentType(enum.StrEnum):
+    """Loại cán bộ (Luật Cán bộ, công chức; Luật Viên chức): what a person is employed as."""
+
+    CADRE = "cadre"  #: cán bộ
+    CIVIL_SERVANT = "civil_servant"  #: công chức
+    PUBLIC_EMPLOYEE = "public_employee"  #: viên chức
+    WORKER = "worker"  #: người lao động
+    PART_TIME = "part_time"  #: người hoạt động không chuyên trách
+    OTHER = "other"  #: khác
+
+
+class Gender(enum.StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+
+
+class TitleKind(enum.StrEnum):
+    """Titles of legal dissemination (Luật Phổ biến, giáo dục pháp luật 2012)."""
+
+    LEGAL_REPORTER = "legal_reporter"  #: báo cáo viên pháp luật
+    LEGAL_PROPAGANDIST = "legal_propagandist"  #: tuyên truyền viên pháp luật
+
+
+class ReporterLevel(enum.StrEnum):
+    """The level that recognised a legal reporter. The district level is historical: it was
+    dissolved on 1 July 2025, so no new district-level title starts after that day."""
+
+    CENTRAL = "central"
+    PROVINCIAL = "provincial"
+    DISTRICT = "district"
+
+
+#: The day the district level ceased to exist (2025 reorganisation).
+DISTRICT_LEVEL_ENDED = date(2025, 7, 1)
 
 
 class Role(enum.StrEnum):
@@ -42,6 +74,13 @@ class Role(enum.StrEnum):
     UNIT_ADMIN = "unit_admin"
     TRAINER = "trainer"
     TRAINEE = "trainee"
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
 
 
 class ImportStatus(enum.StrEnum):
@@ -65,8 +104,14 @@ class Unit(db.Model):
     #: Short code, unique, upper-case ASCII; used in imports and reports.
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     kind: Mapped[UnitKind] = mapped_column(str_enum(UnitKind, "unit_kind"))
+    #: The code in the state's list of agencies (mã định danh), if it has one; unique.
+    official_code: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True)
+    #: Place among its siblings in lists (official lists are not alphabetical); then by name.
+    position: Mapped[int] = mapped_column(default=0)
     #: Current parent (the dated history is in :class:`UnitLink`).
     parent_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    #: The first day the unit existed (nobody belongs to it, no title or status is dated, before).
+    established_on: Mapped[date]
     active: Mapped[bool] = mapped_column(default=True)
     #: The day the unit was closed or merged away (no longer in force from that day).
     closed_on: Mapped[Optional[date]]
@@ -80,7 +125,7 @@ class Unit(db.Model):
         remote_side=[id], foreign_keys=[parent_id], back_populates="children"
     )
     children: Mapped[list["Unit"]] = relationship(
-        foreign_keys=[parent_id], back_populates="parent", order_by="Unit.name"
+        foreign_keys=[parent_id], back_populates="parent", order_by="[Unit.position, Unit.name]"
     )
     merged_into: Mapped[Optional["Unit"]] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
 
@@ -90,21 +135,52 @@ class Unit(db.Model):
         return f"<Unit {self.code}>"
 
 
-class UnitLink(db.Model):
+class SuccessionKind(enum.StrEnum):
+    MERGE = "merge"  #: sáp nhập: the predecessor was merged into an existing unit
+    SPLIT = "split"  #: chia, tách: people and sub-units of the predecessor went to new units
+    CONSOLIDATE = "consolidate"  #: hợp nhất: several predecessors became one new unit
+
+
+class UnitSuccession(db.Model):
+    """Lineage across reorganisations: from day ``on``, (part of) ``predecessor`` continued as
+    ``successor``. Reports use it to follow a unit's history across merges and splits."""
+
+    __tablename__ = "unit_successions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    predecessor_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id", ondelete="RESTRICT"), index=True)
+    successor_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id", ondelete="RESTRICT"), index=True)
+    kind: Mapped[SuccessionKind] = mapped_column(str_enum(SuccessionKind, "succession_kind"))
+    on: Mapped[date]
+    #: The decision that ordered it (e.g. Nghị quyết số 1666/NQ-UBTVQH15), free text.
+    decision: Mapped[Optional[str]] = mapped_column(sa.String(255))
+
+    predecessor: Mapped["Unit"] = relationship(foreign_keys=[predecessor_id])
+    successor: Mapped["Unit"] = relationship(foreign_keys=[successor_id])
+
+    __table_args__ = (
+        sa.CheckConstraint("predecessor_id <> successor_id", name="not_itself"),
+        sa.UniqueConstraint("predecessor_id", "successor_id", "on"),
+    )
+
+
+class UnitLink(Period, db.Model):
     """A dated period during which ``unit`` sat directly under ``parent``."""
 
     __tablename__ = "unit_links"
+    __period_key__ = ("unit_id",)
+    __period_label__ = _l("thời gian trực thuộc")
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id", ondelete="CASCADE"), index=True)
-    parent_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id", ondelete="CASCADE"), index=True)
-    valid_from: Mapped[date]
-    valid_to: Mapped[Optional[date]]
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id", ondelete="RESTRICT"), index=True)
+    parent_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id", ondelete="RESTRICT"))
 
     __table_args__ = (
         _period_check("unit_links"),
         sa.Index("uq_unit_links_open", "unit_id", unique=True,
                  sqlite_where=sa.text("valid_to IS NULL"), postgresql_where=sa.text("valid_to IS NULL")),
+        #: "the children of P on day D" (the dated subtree query)
+        sa.Index("ix_unit_links_parent_dated", "parent_id", "valid_from", "valid_to"),
     )
 
 
@@ -122,9 +198,10 @@ class Person(db.Model):
     email_key: Mapped[str] = mapped_column(sa.String(254), unique=True)
     phone: Mapped[Optional[str]] = mapped_column(sa.String(32))
     position: Mapped[Optional[str]] = mapped_column(sa.String(200))
-    category: Mapped[LearnerCategory] = mapped_column(
-        str_enum(LearnerCategory, "learner_category"), default=LearnerCategory.OFFICIAL
-    )
+    #: Cán bộ / công chức / viên chức / ...; empty when not known.
+    employment_type: Mapped[Optional[EmploymentType]] = mapped_column(str_enum(EmploymentType, "employment_type"))
+    #: Optional, for the "of whom women" columns of official reports.
+    gender: Mapped[Optional[Gender]] = mapped_column(str_enum(Gender, "gender"))
     #: argon2 hash; empty means the account cannot log in with a password.
     password_hash: Mapped[Optional[str]] = mapped_column(sa.String(255))
     #: Set when an administrator chose the password: it must be changed at next login.
@@ -141,16 +218,28 @@ class Person(db.Model):
     roles: Mapped[list["RoleAssignment"]] = relationship(
         back_populates="person", cascade="all, delete-orphan", foreign_keys="RoleAssignment.person_id",
     )
+    # History: saved with the person, never deleted with them (the database refuses).
     memberships: Mapped[list["Membership"]] = relationship(
-        back_populates="person", cascade="all, delete-orphan", order_by="Membership.valid_from"
+        back_populates="person", cascade="save-update, merge", passive_deletes="all",
+        order_by="Membership.valid_from"
     )
     key_cadre_periods: Mapped[list["KeyCadrePeriod"]] = relationship(
-        back_populates="person", cascade="all, delete-orphan", order_by="KeyCadrePeriod.valid_from"
+        back_populates="person", cascade="save-update, merge", passive_deletes="all",
+        order_by="KeyCadrePeriod.valid_from"
     )
+    titles: Mapped[list["LegalTitle"]] = relationship(
+        back_populates="person", cascade="save-update, merge", passive_deletes="all",
+        order_by="[LegalTitle.valid_from, LegalTitle.id]", foreign_keys="LegalTitle.person_id",
+    )
+
+    #: A person is never the system actor (:mod:`lms.actors`).
+    is_system = False
 
     # -- Flask-Login -------------------------------------------------------------------------
     #: The raw token of the login session this object was loaded for (not stored).
     login_token = None  # type: str | None
+    #: Set by :func:`lms.services.auth.load_session` when that session is due to be marked seen.
+    login_session_id = None  # type: int | None
 
     @property
     def is_authenticated(self) -> bool:
@@ -192,20 +281,27 @@ class Person(db.Model):
     def is_key_cadre(self) -> bool:
         return self.current_key_cadre is not None
 
+    def current_title(self, kind: "TitleKind") -> Optional["LegalTitle"]:
+        return next((t for t in self.titles if t.kind == kind and t.valid_to is None), None)
+
+    @property
+    def current_titles(self) -> list["LegalTitle"]:
+        return [t for t in self.titles if t.valid_to is None]
+
     def __repr__(self) -> str:
         return f"<Person {self.id} {self.email_key}>"
 
 
-class Membership(db.Model):
+class Membership(Period, db.Model):
     """A dated period during which a person belonged to a unit."""
 
     __tablename__ = "memberships"
+    __period_key__ = ("person_id",)
+    __period_label__ = _l("thời gian công tác tại đơn vị")
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
-    valid_from: Mapped[date]
-    valid_to: Mapped[Optional[date]]
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id", ondelete="RESTRICT"), index=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id", ondelete="RESTRICT"))
 
     person: Mapped[Person] = relationship(back_populates="memberships")
     unit: Mapped[Unit] = relationship()
@@ -214,18 +310,20 @@ class Membership(db.Model):
         _period_check("memberships"),
         sa.Index("uq_memberships_open", "person_id", unique=True,
                  sqlite_where=sa.text("valid_to IS NULL"), postgresql_where=sa.text("valid_to IS NULL")),
+        #: "the people of unit U on day D"
+        sa.Index("ix_memberships_unit_dated", "unit_id", "valid_from", "valid_to"),
     )
 
 
-class KeyCadrePeriod(db.Model):
+class KeyCadrePeriod(Period, db.Model):
     """A dated period during which a person was one of the key cadres (cán bộ chủ chốt)."""
 
     __tablename__ = "key_cadre_periods"
+    __period_key__ = ("person_id",)
+    __period_label__ = _l("thời gian là cán bộ chủ chốt")
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    valid_from: Mapped[date]
-    valid_to: Mapped[Optional[date]]
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id", ondelete="RESTRICT"))
 
     person: Mapped[Person] = relationship(back_populates="key_cadre_periods")
 
@@ -233,6 +331,42 @@ class KeyCadrePeriod(db.Model):
         _period_check("key_cadre_periods"),
         sa.Index("uq_key_cadre_periods_open", "person_id", unique=True,
                  sqlite_where=sa.text("valid_to IS NULL"), postgresql_where=sa.text("valid_to IS NULL")),
+        #: "was P a key cadre on day D"
+        sa.Index("ix_key_cadre_periods_person_dated", "person_id", "valid_from", "valid_to"),
+    )
+
+
+class LegalTitle(Period, db.Model):
+    """A title of legal dissemination held by a person for a dated period, with the decision
+    that granted it. A person may hold both titles at once, never two of one kind."""
+
+    __tablename__ = "legal_titles"
+    __period_key__ = ("person_id", "kind")
+    __period_label__ = _l("chức danh")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id", ondelete="RESTRICT"))
+    kind: Mapped[TitleKind] = mapped_column(str_enum(TitleKind, "title_kind"))
+    #: Legal reporters only; empty when not known (titles carried over from older data).
+    level: Mapped[Optional[ReporterLevel]] = mapped_column(str_enum(ReporterLevel, "reporter_level"))
+    #: The recognising decision: number (e.g. 123/QĐ-UBND), date, who issued it.
+    decision_number: Mapped[Optional[str]] = mapped_column(sa.String(100))
+    decision_date: Mapped[Optional[date]]
+    issuing_authority: Mapped[Optional[str]] = mapped_column(sa.String(255))
+    #: Why the title ended (moved away, recognition withdrawn, retired, ...).
+    end_reason: Mapped[Optional[str]] = mapped_column(sa.String(255))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("people.id", ondelete="SET NULL"))
+
+    person: Mapped["Person"] = relationship(back_populates="titles", foreign_keys=[person_id])
+
+    __table_args__ = (
+        _period_check("legal_titles"),
+        sa.CheckConstraint("kind = 'legal_reporter' OR level IS NULL", name="level_only_for_reporters"),
+        sa.Index("uq_legal_titles_open", "person_id", "kind", unique=True,
+                 sqlite_where=sa.text("valid_to IS NULL"), postgresql_where=sa.text("valid_to IS NULL")),
+        #: "who held title K on day D"
+        sa.Index("ix_legal_titles_dated", "person_id", "kind", "valid_from", "valid_to"),
     )
 
 
@@ -312,6 +446,8 @@ class ImportBatch(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: What the file lists: ``people`` (the roster) or ``units`` (the organisation tree).
+    kind: Mapped[str] = mapped_column(sa.String(16), default="people")
     actor_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(sa.String(255))
     content: Mapped[bytes] = mapped_column(sa.LargeBinary)
@@ -319,3 +455,43 @@ class ImportBatch(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     applied_at: Mapped[Optional[datetime]]
     result: Mapped[Optional[dict[str, Any]]] = mapped_column(sa.JSON)
+    #: The job applying it, once confirmed (a second click finds it instead of starting another).
+    job_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("jobs.id", ondelete="SET NULL"))
+
+
+class Job(db.Model):
+    """Long work done outside a request (an import, a bulk enrolment, an export): queued by a
+    view, run by the worker (:mod:`lms.jobs`), followed in the page. The work and the final
+    state are committed together, so a failed job leaves nothing half-written."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The registered kind (:func:`lms.jobs.kind`), e.g. ``people.import``.
+    kind: Mapped[str] = mapped_column(sa.String(64), index=True)
+    status: Mapped[JobStatus] = mapped_column(str_enum(JobStatus, "job_status"), default=JobStatus.QUEUED)
+    #: Who asked for it (the job runs as them, their scope applies); empty: the system.
+    actor_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    #: Interface language of the request that queued it (messages are written in it).
+    locale: Mapped[Optional[str]] = mapped_column(sa.String(8))
+    #: What the job needs (ids, filters; never a clear-text secret).
+    params: Mapped[Optional[dict[str, Any]]] = mapped_column(sa.JSON)
+    #: What it did (counts), for the page and the audit.
+    result: Mapped[Optional[dict[str, Any]]] = mapped_column(sa.JSON)
+    #: Why it failed: lines for the user, already in their language.
+    errors: Mapped[Optional[list[str]]] = mapped_column(sa.JSON)
+    progress_done: Mapped[int] = mapped_column(default=0)
+    progress_total: Mapped[Optional[int]]
+    #: A file the job produced (an export), in storage under a generated key.
+    output_key: Mapped[Optional[str]] = mapped_column(sa.String(128))
+    output_name: Mapped[Optional[str]] = mapped_column(sa.String(255))
+    output_type: Mapped[Optional[str]] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[Optional[datetime]]
+    finished_at: Mapped[Optional[datetime]]
+
+    actor: Mapped[Optional[Person]] = relationship()
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)

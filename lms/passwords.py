@@ -8,8 +8,8 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
-from lms.i18n import lazy_gettext as _l
 
+from lms.i18n import lazy_gettext as _l
 from lms.text import fold
 
 MAX_LENGTH = 128
@@ -18,7 +18,7 @@ MAX_LENGTH = 128
 _LOCAL_COMMON = {
     "matkhau", "matkhau123", "matkhau@123", "matkhau1234", "123456789a", "abc@12345", "admin@123",
     "admin123456", "password@123", "quantri123", "sotuphap", "sotuphap123", "tuphap123",
-    "vietnam123", "hanoi12345", "matkhau", "quantri", "sotuphap", "tuphap", "phongtuphap", "ubnd", "admin",
+    "vietnam123", "hanoi12345", "quantri", "tuphap", "phongtuphap", "ubnd", "admin",
     "vietnam", "hanoi", "hochiminh", "saigon", "thaibinh", "hungyen", "daotao", "hocvien", "giangvien",
     "quyenconnguoi", "nhanquyen", "congan", "password", "welcome", "xinchao", "abcd@1234", "1234567890", "qwerty123456", "12345678910",
 }
@@ -85,34 +85,50 @@ def _alnum(value: str) -> str:
 
 def password_problems(password: str, *, user_inputs: tuple[str, ...] = ()) -> list:
     """The reasons ``password`` is refused (empty when it is acceptable)."""
+    return general_problems(password) or personal_problems(password, user_inputs) or _guessable(password, user_inputs)
+
+
+def general_problems(password: str) -> list:
+    """Length and common passwords: what does not depend on whose password it is."""
     min_length = current_app.config.get("PASSWORD_MIN_LENGTH", 10)
     password = _normal(password)
-    problems = []
     if len(password) < min_length:
-        problems.append(_l("Mật khẩu phải có ít nhất %(n)s ký tự.", n=min_length))
-        return problems
+        return [_l("Mật khẩu phải có ít nhất %(n)s ký tự.", n=min_length)]
     if len(password) > MAX_LENGTH:
-        problems.append(_l("Mật khẩu không được dài quá %(n)s ký tự.", n=MAX_LENGTH))
-        return problems
+        return [_l("Mật khẩu không được dài quá %(n)s ký tự.", n=MAX_LENGTH)]
     lowered = password.casefold()
     folded = fold(password).replace(" ", "")
     # "Sotuphap@2024", "Matkhau#123": a common word dressed up with digits and symbols
     core = "".join(ch for ch in folded if ch.isalpha())
     if (lowered in _common_passwords() or folded in _common_passwords() or len(set(password)) < 4
             or (len(core) >= 3 and core in _common_passwords())):
-        problems.append(_l("Mật khẩu này quá phổ biến, dễ bị đoán. Hãy chọn mật khẩu khác."))
-        return problems
-    letters = _alnum(folded)
+        return [_l("Mật khẩu này quá phổ biến, dễ bị đoán. Hãy chọn mật khẩu khác.")]
+    return []
+
+
+def personal_problems(password: str, user_inputs: tuple[str, ...]) -> list:
+    """The person's name or e-mail inside the password (cheap: fit for checking one shared
+    initial password against thousands of imported people)."""
+    letters = _alnum(fold(_normal(password)).replace(" ", ""))
     for value in user_inputs:
         value = fold(value)
         # the whole name or address, and an address's local part, ignoring spaces and punctuation
         tokens = {_alnum(value), _alnum(value.rpartition("@")[0])}
         if any(len(token) >= 4 and token in letters for token in tokens):
-            problems.append(_l("Mật khẩu không được chứa tên hoặc địa chỉ thư điện tử của bạn."))
-            return problems
+            return [_l("Mật khẩu không được chứa tên hoặc địa chỉ thư điện tử của bạn.")]
+    return []
+
+
+def _guessable(password: str, user_inputs: tuple[str, ...] = ()) -> list:
     from zxcvbn import zxcvbn
 
     # zxcvbn refuses (ValueError) anything longer than its max_length of 72 characters.
-    if zxcvbn(password[:72], user_inputs=[u for u in user_inputs if u])["score"] < 2:
-        problems.append(_l("Mật khẩu quá dễ đoán. Hãy dùng một cụm từ dài hơn, kết hợp chữ và số."))
-    return problems
+    if zxcvbn(_normal(password)[:72], user_inputs=[u for u in user_inputs if u])["score"] < 2:
+        return [_l("Mật khẩu quá dễ đoán. Hãy dùng một cụm từ dài hơn, kết hợp chữ và số.")]
+    return []
+
+
+def shared_password_problems(password: str) -> list:
+    """A password given to many people at once (an import's initial password): the general
+    checks and the guessability check, done once; :func:`personal_problems` then per person."""
+    return general_problems(password) or _guessable(password)

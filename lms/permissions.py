@@ -2,7 +2,8 @@
 
 Rules:
 
-* An administrator may do everything.
+* An administrator may do everything; so may the system actor (the command line and jobs,
+  :mod:`lms.actors`). ``None`` is nobody: it may do nothing.
 * A unit administrator manages the units of the subtrees their role is scoped to (as the tree
   stands now) and the people currently in them, except people who hold rights beyond that
   scope (administrators, or unit administrators of a unit outside it).
@@ -14,21 +15,26 @@ suite walks ``app.url_map`` and fails on a view that declares nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import Callable, Iterable
 
 import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+from lms.actors import is_system
 from lms.models import Person, Role, Unit
+from lms.tree import subtree_ids
 
 ALL = None  # "every unit", for administrators
 
 
 def is_admin(person: Person | None) -> bool:
-    return person is not None and person.active and person.has_role(Role.ADMIN)
+    """An active administrator, or the system actor."""
+    if person is None:
+        return False
+    return is_system(person) or (person.active and person.has_role(Role.ADMIN))
 
 
 def managed_unit_ids(session: Session, person: Person | None) -> set[int] | None:
@@ -43,8 +49,6 @@ def managed_unit_ids(session: Session, person: Person | None) -> set[int] | None
     cached = getattr(person, "_managed_unit_ids", None)
     if cached is not None:
         return cached
-    from lms.services.units import subtree_ids
-
     roots = [r.unit_id for r in person.roles if r.role == Role.UNIT_ADMIN and r.unit_id is not None]
     ids: set[int] = subtree_ids(session, roots) if roots else set()
     person._managed_unit_ids = ids
@@ -53,7 +57,7 @@ def managed_unit_ids(session: Session, person: Person | None) -> set[int] | None
 
 def forget(person: Person | None) -> None:
     """Drop cached scope after roles or the tree changed."""
-    if person is not None and hasattr(person, "_managed_unit_ids"):
+    if person is not None and not is_system(person) and hasattr(person, "_managed_unit_ids"):
         del person._managed_unit_ids
 
 
@@ -138,6 +142,8 @@ def rule(action: str) -> Callable[[Rule], Rule]:
 
 
 def can(session: Session, person: Person | None, action: str, obj: object = None) -> bool:
+    if is_system(person):
+        return True
     if person is None or not getattr(person, "is_authenticated", False) or not person.active:
         return action in _RULES and _RULES[action](session, None, obj)
     return _RULES[action](session, person, obj)

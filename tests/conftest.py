@@ -19,6 +19,8 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from lms.actors import SYSTEM
+
 # app.py builds its app at import; in the test process that app is a testing one.
 os.environ["LMS_ENV"] = "testing"
 
@@ -182,7 +184,7 @@ def make_unit(app):
 
     def make(name=None, code=None, parent=None, kind="division", on=START):
         n = next(counter)
-        unit = create_unit(db.session, None, name=name or f"Đơn vị {n}", code=code or f"U{n}", kind=kind,
+        unit = create_unit(db.session, SYSTEM, name=name or f"Đơn vị {n}", code=code or f"U{n}", kind=kind,
                            parent=parent, on=on)
         db.session.commit()
         return unit
@@ -193,23 +195,28 @@ def make_unit(app):
 @pytest.fixture
 def make_person(app, make_unit):
     from lms.models import Role
-    from lms.services.people import PersonInput, create_person, grant_role
+    from lms.services.people import PersonInput, TitleInput, add_title, create_person, grant_role
 
     counter = iter(range(1, 10_000))
 
     def make(name=None, email=None, unit=None, roles=("trainee",), key_cadre=False, on=START,
-             password=TEST_PASSWORD, must_change=False, scope=None, category="official"):
+             password=TEST_PASSWORD, must_change=False, scope=None, category=None, employment=None, gender=None):
+        """``category``: a shorthand of the tests — ``legal_reporter`` / ``legal_propagandist``
+        give that title from ``on``; ``employee`` the employment type "worker"."""
         n = next(counter)
         unit = unit or make_unit()
         plain = tuple(Role(r) for r in roles if r != "unit_admin")
         person = create_person(
-            db.session, None, PersonInput(name or f"Người Thử {chr(65 + n % 26)}", email or f"user{n}@example.vn",
-                                          None, None, category),
+            db.session, SYSTEM, PersonInput(name or f"Người Thử {chr(65 + n % 26)}", email or f"user{n}@example.vn",
+                                          None, None, employment or ("worker" if category == "employee" else None),
+                                          gender),
             unit=unit, password=password, key_cadre=key_cadre, on=on, roles=plain,
             must_change_password=must_change,
         )
+        if category in ("legal_reporter", "legal_propagandist"):
+            add_title(db.session, SYSTEM, person, TitleInput(category, valid_from=on), today=on)
         if "unit_admin" in roles:
-            grant_role(db.session, None, person, Role.UNIT_ADMIN, scope or unit)
+            grant_role(db.session, SYSTEM, person, Role.UNIT_ADMIN, scope or unit)
         db.session.commit()
         return person
 

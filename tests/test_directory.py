@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from lms.models import LearnerCategory, Role
+from lms.actors import SYSTEM
+from lms.models import Role, TitleKind
 from lms.services.directory import PeopleFilter, people_query
 from lms.services.people import PersonInput, deactivate_person, move_person, update_person
 
@@ -31,9 +32,9 @@ def world(session, make_unit, make_person, now):
         "unit_admin": make_person(name="Phạm Quản Lý", email="ql@example.vn", unit=a, roles=("unit_admin",)),
         "gone": make_person(name="Võ Văn Nghỉ", email="nghi@example.vn", unit=a1, key_cadre=True),
     }
-    update_person(session, None, people["an"], PersonInput("Nguyễn Văn An", "an.nguyen@example.vn", "0912 345 678",
-                                                           "Trưởng phòng 100% thời gian", "legal_reporter"))
-    deactivate_person(session, None, people["gone"], D1, now)
+    update_person(session, SYSTEM, people["an"], PersonInput("Nguyễn Văn An", "an.nguyen@example.vn", "0912 345 678",
+                                                           "Trưởng phòng 100% thời gian", "civil_servant"))
+    deactivate_person(session, SYSTEM, people["gone"], D1, now)
     session.commit()
     return {"units": {"root": root, "a": a, "a1": a1, "b": b}, **people}
 
@@ -50,15 +51,15 @@ def names(session, actor, **filters) -> list[str]:
     "van nguyen", "  an   nguyen ", "an.nguyen@", "0912345678", "0912 345", "truong phong",
 ])
 def test_search_ignores_diacritics_case_and_order(session, world, q):
-    assert names(session, None, q=q) == ["Nguyễn Văn An"]
+    assert names(session, SYSTEM, q=q) == ["Nguyễn Văn An"]
 
 
 def test_search_matches_every_term(session, world):
-    assert names(session, None, q="NGUYEN") == ["Nguyễn Thị Nguyệt", "Nguyễn Văn An"]
-    assert names(session, None, q="nguyen thi") == ["Nguyễn Thị Nguyệt"]
-    assert names(session, None, q="đạt") == ["Lê Đức Đạt"]
-    assert names(session, None, q="DAT") == ["Lê Đức Đạt"]
-    assert names(session, None, q="nguyen xyz") == []
+    assert names(session, SYSTEM, q="NGUYEN") == ["Nguyễn Thị Nguyệt", "Nguyễn Văn An"]
+    assert names(session, SYSTEM, q="nguyen thi") == ["Nguyễn Thị Nguyệt"]
+    assert names(session, SYSTEM, q="đạt") == ["Lê Đức Đạt"]
+    assert names(session, SYSTEM, q="DAT") == ["Lê Đức Đạt"]
+    assert names(session, SYSTEM, q="nguyen xyz") == []
 
 
 @pytest.mark.parametrize("q, expected", [
@@ -72,11 +73,11 @@ def test_search_matches_every_term(session, world):
     ("\\", []),
 ])
 def test_like_wildcards_are_literal(session, world, q, expected):
-    assert names(session, None, q=q) == expected
+    assert names(session, SYSTEM, q=q) == expected
 
 
 def test_empty_query_lists_active_people_by_name(session, world):
-    assert names(session, None) == sorted(
+    assert names(session, SYSTEM) == sorted(
         ["Quản Trị Viên", "Nguyễn Văn An", "Trần Thị Bình", "Lê Đức Đạt", "Nguyễn Thị Nguyệt", "Phạm Quản Lý"])
 
 
@@ -84,37 +85,37 @@ def test_empty_query_lists_active_people_by_name(session, world):
 
 def test_filter_by_unit_subtree(session, world):
     units = world["units"]
-    assert names(session, None, unit_id=units["a"].id) == ["Nguyễn Văn An", "Phạm Quản Lý", "Trần Thị Bình"]
-    assert names(session, None, unit_id=units["a1"].id) == ["Trần Thị Bình"]
-    assert names(session, None, unit_id=units["b"].id) == ["Lê Đức Đạt", "Nguyễn Thị Nguyệt"]
-    assert len(names(session, None, unit_id=units["root"].id)) == 6
+    assert names(session, SYSTEM, unit_id=units["a"].id) == ["Nguyễn Văn An", "Phạm Quản Lý", "Trần Thị Bình"]
+    assert names(session, SYSTEM, unit_id=units["a1"].id) == ["Trần Thị Bình"]
+    assert names(session, SYSTEM, unit_id=units["b"].id) == ["Lê Đức Đạt", "Nguyễn Thị Nguyệt"]
+    assert len(names(session, SYSTEM, unit_id=units["root"].id)) == 6
 
 
 def test_unit_filter_follows_the_current_membership(session, world):
-    move_person(session, None, world["binh"], world["units"]["b"], D1)
+    move_person(session, SYSTEM, world["binh"], world["units"]["b"], D1)
     session.commit()
-    assert names(session, None, unit_id=world["units"]["a"].id) == ["Nguyễn Văn An", "Phạm Quản Lý"]
-    assert "Trần Thị Bình" in names(session, None, unit_id=world["units"]["b"].id)
+    assert names(session, SYSTEM, unit_id=world["units"]["a"].id) == ["Nguyễn Văn An", "Phạm Quản Lý"]
+    assert "Trần Thị Bình" in names(session, SYSTEM, unit_id=world["units"]["b"].id)
 
 
 def test_filter_by_category_key_cadre_role_and_active(session, world):
-    assert names(session, None, category=LearnerCategory.LEGAL_REPORTER) == ["Nguyễn Văn An"]
-    assert names(session, None, category=LearnerCategory.LEGAL_PROPAGANDIST) == ["Nguyễn Thị Nguyệt"]
-    assert names(session, None, key_cadre=True) == ["Lê Đức Đạt", "Nguyễn Văn An"]
-    assert "Lê Đức Đạt" not in names(session, None, key_cadre=False)
-    assert len(names(session, None, key_cadre=False)) == 4
-    assert names(session, None, role=Role.TRAINER) == ["Trần Thị Bình"]
-    assert names(session, None, role=Role.UNIT_ADMIN) == ["Phạm Quản Lý"]
-    assert names(session, None, role=Role.ADMIN) == ["Quản Trị Viên"]
+    assert names(session, SYSTEM, title=TitleKind.LEGAL_REPORTER) == ["Nguyễn Văn An"]
+    assert names(session, SYSTEM, title=TitleKind.LEGAL_PROPAGANDIST) == ["Nguyễn Thị Nguyệt"]
+    assert names(session, SYSTEM, key_cadre=True) == ["Lê Đức Đạt", "Nguyễn Văn An"]
+    assert "Lê Đức Đạt" not in names(session, SYSTEM, key_cadre=False)
+    assert len(names(session, SYSTEM, key_cadre=False)) == 4
+    assert names(session, SYSTEM, role=Role.TRAINER) == ["Trần Thị Bình"]
+    assert names(session, SYSTEM, role=Role.UNIT_ADMIN) == ["Phạm Quản Lý"]
+    assert names(session, SYSTEM, role=Role.ADMIN) == ["Quản Trị Viên"]
     # inactive people are hidden by default, listed on request; their key-cadre period ended
-    assert names(session, None, active=False) == ["Võ Văn Nghỉ"]
-    assert "Võ Văn Nghỉ" in names(session, None, active=None)
-    assert names(session, None, active=None, key_cadre=True) == ["Lê Đức Đạt", "Nguyễn Văn An"]
-    assert names(session, None, q="nguyen", key_cadre=True, unit_id=world["units"]["a"].id) == ["Nguyễn Văn An"]
+    assert names(session, SYSTEM, active=False) == ["Võ Văn Nghỉ"]
+    assert "Võ Văn Nghỉ" in names(session, SYSTEM, active=None)
+    assert names(session, SYSTEM, active=None, key_cadre=True) == ["Lê Đức Đạt", "Nguyễn Văn An"]
+    assert names(session, SYSTEM, q="nguyen", key_cadre=True, unit_id=world["units"]["a"].id) == ["Nguyễn Văn An"]
 
 
 def test_each_person_is_listed_once(session, world):
-    found = session.scalars(people_query(session, None, PeopleFilter(active=None))).all()
+    found = session.scalars(people_query(session, SYSTEM, PeopleFilter(active=None))).all()
     assert len(found) == len({p.id for p in found}) == 7
     an = next(p for p in found if p.full_name == "Nguyễn Văn An")
     assert an.current_unit.code == "PB" and an.is_key_cadre

@@ -9,9 +9,20 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
+from lms.actors import SYSTEM
 from lms.db import db
 from lms.errors import PermissionDenied, ServiceError
-from lms.models import AuditEntry, KeyCadrePeriod, LearnerCategory, LoginSession, Membership, Person, Role, RoleAssignment
+from lms.models import (
+    AuditEntry,
+    EmploymentType,
+    Gender,
+    KeyCadrePeriod,
+    LoginSession,
+    Membership,
+    Person,
+    Role,
+    RoleAssignment,
+)
 from lms.passwords import verify_password
 from lms.services import people as svc
 from lms.services.auth import load_session, start_session
@@ -53,7 +64,7 @@ def key_periods_of(session, person) -> list[tuple[date, date | None]]:
     return [tuple(r) for r in rows]
 
 
-def create(session, data: PersonInput, unit, actor=None, **kwargs):
+def create(session, data: PersonInput, unit, actor=SYSTEM, **kwargs):
     kwargs.setdefault("password", TEST_PASSWORD)
     kwargs.setdefault("on", START)
     return svc.create_person(session, actor, data, unit=unit, **kwargs)
@@ -74,7 +85,7 @@ def tree(make_unit):
 def test_create_person_normalises_and_records(session, tree):
     name = unicodedata.normalize("NFD", "  Nguyễn   Văn  Đạt ")
     person = create(session, PersonInput(name, " Dat.Nguyen@Example.VN ", "0912 345 678", "  Chuyên viên  ",
-                                         "legal_reporter"), tree["a"], key_cadre=True, on=D1,
+                                         "civil_servant", "male"), tree["a"], key_cadre=True, on=D1,
                     roles=(Role.TRAINEE, Role.TRAINER))
     session.commit()
     session.expire_all()
@@ -85,7 +96,7 @@ def test_create_person_normalises_and_records(session, tree):
     assert person.email_key == "dat.nguyen@example.vn"
     assert person.phone == "0912345678"
     assert person.position == "Chuyên viên"
-    assert person.category == LearnerCategory.LEGAL_REPORTER
+    assert person.employment_type == EmploymentType.CIVIL_SERVANT and person.gender == Gender.MALE
     assert person.active and person.must_change_password
     assert "nguyen van dat" in person.search_text and "0912345678" in person.search_text
     assert person.role_set == {Role.TRAINEE, Role.TRAINER}
@@ -195,11 +206,19 @@ def test_position_cleaned(session, tree):
     assert person.position == "Phó Trưởng phòng"
 
 
-@pytest.mark.parametrize("category", ["king", 5, "OFFICIAL"])
-def test_unknown_category_refused(session, tree, category):
+@pytest.mark.parametrize("value", ["king", 5, "CIVIL_SERVANT", "official"])
+def test_unknown_employment_type_refused(session, tree, value):
     with pytest.raises(ServiceError) as exc:
-        create(session, PersonInput("Nguyễn Văn An", "an@example.vn", category=category), tree["a"])
-    assert exc.value.field == "category"
+        create(session, PersonInput("Nguyễn Văn An", "an@example.vn", employment_type=value), tree["a"])
+    assert exc.value.field == "employment_type"
+    session.rollback()
+
+
+@pytest.mark.parametrize("value", ["x", "FEMALE", 1])
+def test_unknown_gender_refused(session, tree, value):
+    with pytest.raises(ServiceError) as exc:
+        create(session, PersonInput("Nguyễn Văn An", "an@example.vn", gender=value), tree["a"])
+    assert exc.value.field == "gender"
     session.rollback()
 
 
@@ -208,8 +227,8 @@ def test_all_field_errors_are_reported_at_once(session, tree):
     session.commit()
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        create(session, PersonInput("", "TAKEN@example.vn", "abc", "=1", "nope"), tree["a"])
-    assert set(exc.value.errors) == {"full_name", "email", "phone", "position", "category"}
+        create(session, PersonInput("", "TAKEN@example.vn", "abc", "=1", "nope", "?"), tree["a"])
+    assert set(exc.value.errors) == {"full_name", "email", "phone", "position", "employment_type", "gender"}
     assert exc.value.field == "full_name"
     assert "đã được dùng" in str(exc.value.errors["email"])
     session.rollback()
@@ -232,7 +251,7 @@ def test_create_applies_the_password_policy(session, tree, password, message):
 
 
 def test_create_in_a_closed_unit_refused(session, tree):
-    close_unit(session, None, tree["a1"], D1)
+    close_unit(session, SYSTEM, tree["a1"], D1)
     session.commit()
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
@@ -253,24 +272,24 @@ def test_nfd_name_is_found_by_folded_search(session, tree):
 
 def test_update_person_returns_changes_and_audits(session, tree, make_person):
     person = make_person(name="Nguyễn Văn An", email="an@example.vn", unit=tree["a"])
-    changed = svc.update_person(session, None, person, PersonInput("Nguyễn Văn Ân", "An@Example.vn", "0912 345 678",
-                                                                   "Chuyên viên", "employee"))
+    changed = svc.update_person(session, SYSTEM, person, PersonInput("Nguyễn Văn Ân", "An@Example.vn", "0912 345 678",
+                                                                   "Chuyên viên", "worker", "male"))
     session.commit()
-    assert changed == ["full_name", "email", "phone", "position", "category"]
+    assert changed == ["full_name", "email", "phone", "position", "employment_type", "gender"]
     assert person.email == "An@example.vn" and person.email_key == "an@example.vn"
-    assert person.category == LearnerCategory.EMPLOYEE
+    assert person.employment_type == EmploymentType.WORKER
     assert "nguyen van an" in person.search_text and "chuyen vien" in person.search_text
     entry = audit_entries(session, "person.update", person)[0]
     assert entry.unit_id == tree["a"].id
     assert entry.details["full_name"] == ["Nguyễn Văn An", "Nguyễn Văn Ân"]
     assert entry.details["phone"] == [None, "0912345678"]
-    assert entry.details["category"] == ["official", "employee"]
+    assert entry.details["employment_type"] == [None, "worker"]
 
 
 def test_update_without_change_writes_nothing(session, tree, make_person):
     person = make_person(name="Nguyễn Văn An", email="an@example.vn", unit=tree["a"])
     before = snapshot(session)
-    assert svc.update_person(session, None, person, PersonInput(" Nguyễn  Văn An ", "an@example.vn")) == []
+    assert svc.update_person(session, SYSTEM, person, PersonInput(" Nguyễn  Văn An ", "an@example.vn")) == []
     session.commit()
     assert snapshot(session) == before
 
@@ -280,11 +299,11 @@ def test_update_refuses_another_persons_email_and_bad_fields(session, tree, make
     person = make_person(name="Nguyễn Văn An", email="an@example.vn", unit=tree["a"])
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.update_person(session, None, person, PersonInput("Nguyễn Văn An", "Taken@Example.vn"))
+        svc.update_person(session, SYSTEM, person, PersonInput("Nguyễn Văn An", "Taken@Example.vn"))
     assert exc.value.field == "email"
     session.rollback()
     with pytest.raises(ServiceError) as exc:
-        svc.update_person(session, None, person, PersonInput("<img src=x>", "an@example.vn", position="=HYPERLINK()"))
+        svc.update_person(session, SYSTEM, person, PersonInput("<img src=x>", "an@example.vn", position="=HYPERLINK()"))
     assert set(exc.value.errors) == {"full_name", "position"}
     session.rollback()
     assert snapshot(session) == before
@@ -294,7 +313,7 @@ def test_update_refuses_another_persons_email_and_bad_fields(session, tree, make
 
 def test_move_person_closes_and_opens_memberships(session, tree, make_person):
     person = make_person(unit=tree["a"])
-    assert svc.move_person(session, None, person, tree["b"], D1) is True
+    assert svc.move_person(session, SYSTEM, person, tree["b"], D1) is True
     session.commit()
     assert memberships_of(session, person) == [(tree["a"].id, START, D1), (tree["b"].id, D1, None)]
     assert person.current_unit.id == tree["b"].id
@@ -302,24 +321,24 @@ def test_move_person_closes_and_opens_memberships(session, tree, make_person):
     assert entry.details == {"from": "A", "to": "B", "on": D1.isoformat()} and entry.unit_id == tree["b"].id
     # already there: nothing happens
     before = snapshot(session)
-    assert svc.move_person(session, None, person, tree["b"], D2) is False
+    assert svc.move_person(session, SYSTEM, person, tree["b"], D2) is False
     session.commit()
     assert snapshot(session) == before
 
 
 def test_move_person_refusals(session, tree, make_person):
     person = make_person(unit=tree["a"], on=D1)
-    close_unit(session, None, tree["a1"], D1)
+    close_unit(session, SYSTEM, tree["a1"], D1)
     session.commit()
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.move_person(session, None, person, tree["b"], START)
+        svc.move_person(session, SYSTEM, person, tree["b"], START)
     assert exc.value.field == "on"
     assert str(exc.value.message) == (
         "Ngày hiệu lực không được trước ngày bắt đầu của giai đoạn hiện tại (01/03/2024).")
     session.rollback()
     with pytest.raises(ServiceError) as exc:
-        svc.move_person(session, None, person, tree["a1"], D2)
+        svc.move_person(session, SYSTEM, person, tree["a1"], D2)
     assert "giải thể hoặc sáp nhập" in str(exc.value.message)
     session.rollback()
     assert snapshot(session) == before
@@ -329,12 +348,12 @@ def test_move_person_refusals(session, tree, make_person):
 
 def test_set_key_cadre_on_and_off(session, tree, make_person):
     person = make_person(unit=tree["a"])
-    assert svc.set_key_cadre(session, None, person, True, D1) is True
-    assert svc.set_key_cadre(session, None, person, True, D2) is False  # already
+    assert svc.set_key_cadre(session, SYSTEM, person, True, D1) is True
+    assert svc.set_key_cadre(session, SYSTEM, person, True, D2) is False  # already
     session.commit()
     assert person.is_key_cadre
-    assert svc.set_key_cadre(session, None, person, False, D2) is True
-    assert svc.set_key_cadre(session, None, person, False, D2) is False  # already not
+    assert svc.set_key_cadre(session, SYSTEM, person, False, D2) is True
+    assert svc.set_key_cadre(session, SYSTEM, person, False, D2) is False  # already not
     session.commit()
     assert not person.is_key_cadre
     assert key_periods_of(session, person) == [(D1, D2)]
@@ -347,30 +366,31 @@ def test_key_cadre_dates_must_not_go_back(session, tree, make_person):
     person = make_person(unit=tree["a"], key_cadre=True, on=D1)
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.set_key_cadre(session, None, person, False, START)
+        svc.set_key_cadre(session, SYSTEM, person, False, START)
     assert "Ngày hiệu lực không được trước" in str(exc.value.message)
     session.rollback()
     assert snapshot(session) == before
-    svc.set_key_cadre(session, None, person, False, D2)
+    svc.set_key_cadre(session, SYSTEM, person, False, D2)
     session.commit()
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:  # a new period may not start inside the ended one
-        svc.set_key_cadre(session, None, person, True, D1 + timedelta(days=10))
+        svc.set_key_cadre(session, SYSTEM, person, True, D1 + timedelta(days=10))
     assert "01/06/2024" in str(exc.value.message)
     session.rollback()
     assert snapshot(session) == before
-    svc.set_key_cadre(session, None, person, True, D2)
+    svc.set_key_cadre(session, SYSTEM, person, True, D2)
     session.commit()
-    assert key_periods_of(session, person) == [(D1, D2), (D2, None)]
+    # switching back on the day it ended undoes the ending: one period, not two adjacent ones
+    assert key_periods_of(session, person) == [(D1, None)]
 
 
 def test_key_cadre_for_an_inactive_account_is_refused(session, tree, make_person, now):
     person = make_person(unit=tree["a"])
-    svc.deactivate_person(session, None, person, D1, now)
+    svc.deactivate_person(session, SYSTEM, person, D1, now)
     session.commit()
     before = snapshot(session)
     with pytest.raises(ServiceError):
-        svc.set_key_cadre(session, None, person, True, D2)
+        svc.set_key_cadre(session, SYSTEM, person, True, D2)
     session.rollback()
     assert snapshot(session) == before
 
@@ -401,17 +421,17 @@ def test_deactivate_ends_key_cadre_and_sessions(session, tree, make_person, now)
 
 def test_deactivate_on_the_day_key_cadre_started_leaves_no_period(session, tree, make_person, now):
     person = make_person(unit=tree["a"], key_cadre=True, on=D1)
-    svc.deactivate_person(session, None, person, D1, now)
+    svc.deactivate_person(session, SYSTEM, person, D1, now)
     session.commit()
     assert key_periods_of(session, person) == []
 
 
 def test_reactivate(session, tree, make_person, now):
     person = make_person(unit=tree["a"])
-    assert svc.reactivate_person(session, None, person) is False
-    svc.deactivate_person(session, None, person, D1, now)
+    assert svc.reactivate_person(session, SYSTEM, person) is False
+    svc.deactivate_person(session, SYSTEM, person, D1, now)
     session.commit()
-    assert svc.reactivate_person(session, None, person) is True
+    assert svc.reactivate_person(session, SYSTEM, person) is True
     session.commit()
     assert person.active
     assert len(audit_entries(session, "person.reactivate", person)) == 1
@@ -434,7 +454,7 @@ def test_last_active_administrator_cannot_be_deactivated(session, tree, make_per
     admin = make_person(unit=tree["root"], roles=("admin",))
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.deactivate_person(session, None, admin, D1, now)
+        svc.deactivate_person(session, SYSTEM, admin, D1, now)
     assert "quản trị hệ thống cuối cùng" in str(exc.value.message)
     session.rollback()
     assert snapshot(session) == before
@@ -443,7 +463,7 @@ def test_last_active_administrator_cannot_be_deactivated(session, tree, make_per
     session.commit()
     # now ``second`` is the last active one
     with pytest.raises(ServiceError):
-        svc.deactivate_person(session, None, second, D1, now)
+        svc.deactivate_person(session, SYSTEM, second, D1, now)
     session.rollback()
     assert second.active
 
@@ -473,7 +493,7 @@ def test_reset_password_applies_policy(session, tree, make_person, now, password
     session.commit()
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.reset_password(session, None, person, password, now)
+        svc.reset_password(session, SYSTEM, person, password, now)
     assert exc.value.field == "password"
     session.rollback()
     assert snapshot(session) == before
@@ -484,21 +504,21 @@ def test_reset_password_applies_policy(session, tree, make_person, now, password
 
 def test_grant_and_revoke_roles(session, tree, make_person):
     person = make_person(unit=tree["a"])
-    assignment = svc.grant_role(session, None, person, "trainer")
+    assignment = svc.grant_role(session, SYSTEM, person, "trainer")
     assert assignment is not None and assignment.unit_id is None
-    assert svc.grant_role(session, None, person, Role.TRAINER) is None  # already held
-    scoped = svc.grant_role(session, None, person, Role.UNIT_ADMIN, tree["a1"])
+    assert svc.grant_role(session, SYSTEM, person, Role.TRAINER) is None  # already held
+    scoped = svc.grant_role(session, SYSTEM, person, Role.UNIT_ADMIN, tree["a1"])
     session.commit()
     assert scoped.unit_id == tree["a1"].id
     assert person.role_set == {Role.TRAINEE, Role.TRAINER, Role.UNIT_ADMIN}
     # a second scope is a second assignment
-    svc.grant_role(session, None, person, Role.UNIT_ADMIN, tree["b"])
+    svc.grant_role(session, SYSTEM, person, Role.UNIT_ADMIN, tree["b"])
     session.commit()
     assert sorted(r.unit_id for r in person.roles if r.role == Role.UNIT_ADMIN) == sorted([tree["a1"].id, tree["b"].id])
     grants = audit_entries(session, "role.grant", person)
     assert [e.summary.split(": ")[1] for e in grants[-3:]] == ["trainer", "unit_admin A1", "unit_admin B"]
     assert grants[-2].unit_id == tree["a1"].id
-    svc.revoke_role(session, None, person, scoped)
+    svc.revoke_role(session, SYSTEM, person, scoped)
     session.commit()
     assert {(r.role, r.unit_id) for r in person.roles} == {(Role.TRAINEE, None), (Role.TRAINER, None),
                                                           (Role.UNIT_ADMIN, tree["b"].id)}
@@ -509,23 +529,23 @@ def test_grant_and_revoke_roles(session, tree, make_person):
 def test_grant_role_refusals(session, tree, make_person):
     person = make_person(unit=tree["a"])
     other = make_person(unit=tree["a"], roles=("trainer",))
-    close_unit(session, None, tree["a1"], D1)
+    close_unit(session, SYSTEM, tree["a1"], D1)
     session.commit()
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.grant_role(session, None, person, "superuser")
+        svc.grant_role(session, SYSTEM, person, "superuser")
     assert exc.value.field == "role"
     session.rollback()
     with pytest.raises(ServiceError) as exc:
-        svc.grant_role(session, None, person, Role.UNIT_ADMIN)
+        svc.grant_role(session, SYSTEM, person, Role.UNIT_ADMIN)
     assert exc.value.field == "unit"
     session.rollback()
     with pytest.raises(ServiceError) as exc:
-        svc.grant_role(session, None, person, Role.UNIT_ADMIN, tree["a1"])
+        svc.grant_role(session, SYSTEM, person, Role.UNIT_ADMIN, tree["a1"])
     assert "giải thể" in str(exc.value.message)
     session.rollback()
     with pytest.raises(ServiceError) as exc:
-        svc.revoke_role(session, None, person, other.roles[0])
+        svc.revoke_role(session, SYSTEM, person, other.roles[0])
     assert exc.value.field == "role"
     session.rollback()
     assert snapshot(session) == before
@@ -536,12 +556,12 @@ def test_last_admin_role_cannot_be_revoked(session, tree, make_person):
     admin_role = next(r for r in admin.roles if r.role == Role.ADMIN)
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.revoke_role(session, None, admin, admin_role)
+        svc.revoke_role(session, SYSTEM, admin, admin_role)
     assert "cuối cùng" in str(exc.value.message)
     session.rollback()
     assert snapshot(session) == before
     make_person(unit=tree["root"], roles=("admin",))
-    svc.revoke_role(session, None, admin, admin_role)
+    svc.revoke_role(session, SYSTEM, admin, admin_role)
     session.commit()
     assert not admin.has_role(Role.ADMIN)
 
@@ -550,7 +570,7 @@ def test_granting_admin_to_someone_makes_them_manageable_by_admins_only(session,
     unit_admin = make_person(unit=tree["a"], roles=("unit_admin",))
     person = make_person(unit=tree["a1"])
     svc.update_person(session, unit_admin, person, PersonInput("Tên Mới", person.email))
-    svc.grant_role(session, None, person, Role.ADMIN)
+    svc.grant_role(session, SYSTEM, person, Role.ADMIN)
     session.commit()
     with pytest.raises(PermissionDenied):
         svc.update_person(session, unit_admin, person, PersonInput("Tên Khác", person.email))
@@ -737,8 +757,8 @@ def _admins_left(session) -> int:
 
 def test_two_workers_locking_the_last_two_administrators_leave_one(app, session, two_admins, now):
     a, b = two_admins
-    outcome = _race(app, lambda s: svc.deactivate_person(s, None, s.get(Person, a), D1, now),
-                    lambda s: svc.deactivate_person(s, None, s.get(Person, b), D1, now))
+    outcome = _race(app, lambda s: svc.deactivate_person(s, SYSTEM, s.get(Person, a), D1, now),
+                    lambda s: svc.deactivate_person(s, SYSTEM, s.get(Person, b), D1, now))
     assert "cuối cùng" in outcome.get("refused", "")
     assert _admins_left(session) == 1
 
@@ -749,7 +769,7 @@ def test_two_workers_revoking_the_last_two_admin_roles_leave_one(app, session, t
     def revoke(person_id):
         def run(s):
             person = s.get(Person, person_id)
-            svc.revoke_role(s, None, person, next(r for r in person.roles if r.role == Role.ADMIN))
+            svc.revoke_role(s, SYSTEM, person, next(r for r in person.roles if r.role == Role.ADMIN))
         return run
 
     outcome = _race(app, revoke(a), revoke(b))
@@ -762,8 +782,8 @@ def test_locking_one_admin_while_another_loses_the_role_leaves_one(app, session,
 
     def revoke_b(s):
         person = s.get(Person, b)
-        svc.revoke_role(s, None, person, next(r for r in person.roles if r.role == Role.ADMIN))
+        svc.revoke_role(s, SYSTEM, person, next(r for r in person.roles if r.role == Role.ADMIN))
 
-    outcome = _race(app, lambda s: svc.deactivate_person(s, None, s.get(Person, a), D1, now), revoke_b)
+    outcome = _race(app, lambda s: svc.deactivate_person(s, SYSTEM, s.get(Person, a), D1, now), revoke_b)
     assert "cuối cùng" in outcome.get("refused", "")
     assert _admins_left(session) == 1

@@ -12,7 +12,7 @@ from lms.models import AuditEntry, KeyCadrePeriod, LoginSession, Membership, Per
 from tests.conftest import TEST_PASSWORD, count_rows
 
 GOOD = {"full_name": "Nguyễn Thị Hoa", "email": "hoa@example.vn", "phone": "0912 345 678", "position": "Chuyên viên",
-        "category": "legal_reporter", "on": "2024-03-01", "password": "Khởi-Tạo-Mật-Khẩu-9", "roles": ["trainee"]}
+        "employment_type": "civil_servant", "gender": "female", "on": "2024-03-01", "password": "Khởi-Tạo-Mật-Khẩu-9", "roles": ["trainee"]}
 
 
 @pytest.fixture
@@ -74,7 +74,9 @@ def test_nfd_name_and_email_case_are_normalised(client, admin, tree, make_person
     ({"email": ""}, "Vui lòng nhập địa chỉ thư điện tử."),
     ({"phone": "call me"}, "Số điện thoại chỉ gồm chữ số"),
     ({"position": "=HYPERLINK(\"http://x\")"}, "Chức vụ chứa ký tự không được phép."),
-    ({"category": "wizard"}, "Lựa chọn không hợp lệ."),
+    ({"employment_type": "wizard"}, "Lựa chọn không hợp lệ."),
+    ({"gender": "unknown"}, "Lựa chọn không hợp lệ."),
+    ({"key_on": "31/02/2024"}, "Ngày không hợp lệ"),
     ({"unit": "abc"}, "Lựa chọn không hợp lệ."),
     ({"unit": "999999"}, "Lựa chọn không hợp lệ."),
     ({"on": "31/02/2024"}, "Ngày không hợp lệ"),
@@ -119,7 +121,7 @@ def test_unit_admin_cannot_see_or_touch_people_outside(client, unit_admin, tree,
     assert client.get(f"/admin/people/{outside.id}").status_code == 404
     response = client.post(f"/admin/people/{outside.id}/edit", data={"edit-full_name": "Bị Sửa",
                                                                      "edit-email": "out@example.vn",
-                                                                     "edit-category": "official"})
+                                                                     "edit-employment_type": ""})
     assert response.status_code == 404
     db.session.expire_all()
     assert db.session.get(Person, outside.id).full_name == "Người Ngoài"
@@ -140,13 +142,13 @@ def test_edit_person(client, admin, tree, make_person):
     person = make_person(name="Lê Văn Tám", email="tam@example.vn", unit=tree["root"])
     response = client.post(f"/admin/people/{person.id}/edit", data={
         "edit-full_name": "Lê Văn Tám Mới", "edit-email": "TAM2@example.vn", "edit-phone": "",
-        "edit-position": "Phó phòng", "edit-category": "legal_propagandist"})
+        "edit-position": "Phó phòng", "edit-employment_type": "public_employee"})
     assert response.status_code == 302
     db.session.expire_all()
     person = db.session.get(Person, person.id)
     assert (person.full_name, person.email_key, person.position) == ("Lê Văn Tám Mới", "tam2@example.vn", "Phó phòng")
     bad = client.post(f"/admin/people/{person.id}/edit", data={
-        "edit-full_name": "", "edit-email": "x", "edit-category": "official"})
+        "edit-full_name": "", "edit-email": "x", "edit-employment_type": ""})
     assert bad.status_code == 422
     assert "Vui lòng nhập họ và tên." in _errors(bad)
     db.session.expire_all()
@@ -253,7 +255,7 @@ def test_people_list_search_filters_and_pages(client, admin, tree, make_person):
     subtree = client.get(f"/admin/people/?unit={tree['district'].id}").get_data(as_text=True)
     assert "Nguyễn Văn Quyền" in subtree and "Phạm Thị Mẫu" not in subtree
     assert "Tìm thấy 1 người." in client.get("/admin/people/?key=1").get_data(as_text=True)
-    assert "Tìm thấy 1 người." in client.get("/admin/people/?category=legal_reporter").get_data(as_text=True)
+    assert "Tìm thấy 1 người." in client.get("/admin/people/?title=legal_reporter").get_data(as_text=True)
     assert "Tìm thấy 1 người." in client.get("/admin/people/?role=admin").get_data(as_text=True)
     page1 = client.get("/admin/people/?q=mau").get_data(as_text=True)
     page2 = client.get("/admin/people/?q=mau&page=2").get_data(as_text=True)

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from lms import permissions as perm
+from lms.actors import SYSTEM
 from lms.models import Person, Role
 from lms.services.people import deactivate_person, grant_role, revoke_role
 from lms.services.units import move_unit
@@ -58,8 +59,8 @@ def test_unit_admin_manages_their_subtree(session, tree, make_person):
 
 def test_unit_admin_with_several_scopes(session, tree, make_person):
     unit_admin = make_person(unit=tree["A"], roles=("unit_admin",), scope=tree["A1"])
-    grant_role(session, None, unit_admin, Role.UNIT_ADMIN, tree["B"])
-    grant_role(session, None, unit_admin, Role.UNIT_ADMIN, tree["OTHER"])
+    grant_role(session, SYSTEM, unit_admin, Role.UNIT_ADMIN, tree["B"])
+    grant_role(session, SYSTEM, unit_admin, Role.UNIT_ADMIN, tree["OTHER"])
     unit_admin = fresh(session, unit_admin)
     assert perm.managed_unit_ids(session, unit_admin) == {
         tree["A1"].id, tree["A11"].id, tree["B"].id, tree["B1"].id, tree["OTHER"].id}
@@ -80,8 +81,8 @@ def test_nobody_and_inactive_people_manage_nothing(session, tree, make_person, n
     admin = make_person(unit=tree["A"], roles=("admin",))
     make_person(unit=tree["A"], roles=("admin",))
     unit_admin = make_person(unit=tree["A"], roles=("unit_admin",))
-    deactivate_person(session, None, admin, D1, now)
-    deactivate_person(session, None, unit_admin, D1, now)
+    deactivate_person(session, SYSTEM, admin, D1, now)
+    deactivate_person(session, SYSTEM, unit_admin, D1, now)
     admin, unit_admin = fresh(session, admin), fresh(session, unit_admin)
     for person in (admin, unit_admin):
         assert perm.managed_unit_ids(session, person) == set()
@@ -93,16 +94,16 @@ def test_nobody_and_inactive_people_manage_nothing(session, tree, make_person, n
 def test_scope_follows_role_changes(session, tree, make_person):
     unit_admin = make_person(unit=tree["A"], roles=("unit_admin",), scope=tree["A1"])
     assert perm.managed_unit_ids(session, unit_admin) == {tree["A1"].id, tree["A11"].id}
-    grant_role(session, None, unit_admin, Role.UNIT_ADMIN, tree["B1"])
+    grant_role(session, SYSTEM, unit_admin, Role.UNIT_ADMIN, tree["B1"])
     assert perm.managed_unit_ids(session, unit_admin) == {tree["A1"].id, tree["A11"].id, tree["B1"].id}
     scoped_a1 = next(r for r in unit_admin.roles if r.unit_id == tree["A1"].id)
-    revoke_role(session, None, unit_admin, scoped_a1)
+    revoke_role(session, SYSTEM, unit_admin, scoped_a1)
     assert perm.managed_unit_ids(session, unit_admin) == {tree["B1"].id}
 
 
 def test_scope_follows_the_tree_as_it_stands_now(session, tree, make_person):
     unit_admin = make_person(unit=tree["A"], roles=("unit_admin",))
-    move_unit(session, None, tree["B"], tree["A11"], D1)
+    move_unit(session, SYSTEM, tree["B"], tree["A11"], D1)
     unit_admin = fresh(session, unit_admin)
     assert perm.managed_unit_ids(session, unit_admin) == {
         tree["A"].id, tree["A1"].id, tree["A11"].id, tree["B"].id, tree["B1"].id}
@@ -155,7 +156,7 @@ def test_a_person_moved_out_of_the_subtree_is_no_longer_managed(session, tree, m
     actor = make_person(unit=tree["A"], roles=("unit_admin",))
     person = make_person(unit=tree["A1"])
     assert perm.may_manage_person(session, actor, person)
-    move_person(session, None, person, tree["B"], D1)
+    move_person(session, SYSTEM, person, tree["B"], D1)
     session.commit()
     assert not perm.may_manage_person(session, actor, person)
 

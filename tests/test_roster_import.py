@@ -13,15 +13,32 @@ import pytest
 import sqlalchemy as sa
 import xlsxwriter
 
+from lms.actors import SYSTEM
 from lms.db import db, utcnow
 from lms.errors import NotFound, ServiceError
-from lms.models import (AuditEntry, ImportBatch, ImportStatus, KeyCadrePeriod, LearnerCategory, Membership, Person,
-                        Role, RoleAssignment)
-from lms.services import people, roster, units
+from lms.models import (
+    AuditEntry,
+    EmploymentType,
+    ImportBatch,
+    ImportStatus,
+    KeyCadrePeriod,
+    Membership,
+    Person,
+    Role,
+    RoleAssignment,
+    TitleKind,
+)
+from lms.passwords import hash_password
+from lms.services import imports, people, roster, units
 from tests.conftest import START, TEST_PASSWORD, count_rows
 
 HEADERS = ["Họ và tên", "Thư điện tử", "Số điện thoại", "Mã đơn vị", "Chức vụ", "Đối tượng", "Cán bộ chủ chốt",
            "Từ ngày", "Vai trò"]
+#: The template handed out now: every date in its own column, titles with their decisions.
+NEW_HEADERS = ["Họ và tên", "Thư điện tử", "Số điện thoại", "Giới tính", "Mã đơn vị", "Chức vụ", "Đối tượng",
+               "Cán bộ chủ chốt", "Ngày vào đơn vị", "Ngày là cán bộ chủ chốt", "Báo cáo viên pháp luật",
+               "Số quyết định BCVPL", "Ngày quyết định BCVPL", "Tuyên truyền viên pháp luật", "Số quyết định TTVPL",
+               "Ngày quyết định TTVPL", "Vai trò"]
 TODAY = date(2025, 3, 1)
 
 
@@ -208,13 +225,16 @@ def test_good_xlsx_creates_people_with_dated_unit_key_cadre_and_roles(app, tree,
     assert result == {"rows": 2, "created": 2, "updated": 0, "unchanged": 0}
     an = people.find_by_email(db.session, "an@example.vn")
     assert an.phone == "0912345678" and an.position == "Trưởng phòng"
-    assert an.category == LearnerCategory.LEGAL_REPORTER
+    # the previous template's "Đối tượng" of a legal reporter becomes that title, without decision data
+    title = an.current_title(TitleKind.LEGAL_REPORTER)
+    assert title is not None and title.valid_from == date(2025, 1, 15) and title.decision_number is None
+    assert an.employment_type is None
     assert an.current_unit.code == "U1" and an.current_membership.valid_from == date(2025, 1, 15)
     assert an.is_key_cadre and an.current_key_cadre.valid_from == date(2025, 1, 15)
     assert {(r.role, r.unit_id) for r in an.roles} == {(Role.TRAINER, None), (Role.UNIT_ADMIN, tree["u1"].id)}
     assert an.must_change_password
     binh = people.find_by_email(db.session, "binh@example.vn")
-    assert binh.category == LearnerCategory.EMPLOYEE and not binh.is_key_cadre
+    assert binh.employment_type == EmploymentType.WORKER and not binh.is_key_cadre and not binh.titles
     assert binh.current_membership.valid_from == TODAY  # empty "Từ ngày" = today
     assert binh.role_set == {Role.TRAINEE}  # empty "Vai trò" = trainee
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "roster.import"))
@@ -236,12 +256,12 @@ def test_good_csv_with_english_headers_semicolons_and_text_dates(app, tree, admi
     assert preview.ok, messages(preview)
     apply(admin, content)
     cuong = people.find_by_email(db.session, "cuong@example.vn")
-    assert cuong.category == LearnerCategory.LEGAL_PROPAGANDIST and cuong.phone == "+84912000111"
+    assert cuong.current_title(TitleKind.LEGAL_PROPAGANDIST) is not None and cuong.phone == "+84912000111"
     assert cuong.current_membership.valid_from == date(2025, 2, 5) and cuong.is_key_cadre
     assert cuong.role_set == {Role.TRAINER}
     dung = people.find_by_email(db.session, "dung@example.vn")
     assert dung.current_membership.valid_from == date(2025, 2, 10)
-    assert dung.category == LearnerCategory.OFFICIAL
+    assert dung.employment_type is None and not dung.titles
 
 
 def test_headers_are_case_and_diacritic_insensitive(app, tree, admin):
@@ -251,7 +271,7 @@ def test_headers_are_case_and_diacritic_insensitive(app, tree, admin):
     preview = check(admin, content)
     assert preview.ok, messages(preview)
     assert preview.ignored_columns == ["Ghi chú"]
-    assert preview.rows[0].plan.cleaned.category == LearnerCategory.LEGAL_REPORTER
+    assert [(t.kind, t.action) for t in preview.rows[0].plan.titles] == [(TitleKind.LEGAL_REPORTER, "add")]
 
 
 def test_nfd_names_are_stored_nfc(app, tree, admin):
@@ -267,10 +287,10 @@ def test_csv_in_windows_vietnamese_code_page_is_read(app, tree, admin):
     content = csv_bytes([row("Đỗ Văn Giang", "giang@example.vn")], encoding="cp1258")
     preview = check(admin, content)
     assert preview.ok, messages(preview)
-    assert preview.rows[0].full_name == "Đỗ Văn Giang"
+    assert preview.rows[0].shown["full_name"] == "Đỗ Văn Giang"
     preview = check(admin, csv_bytes([row("Đỗ Văn Giang", "giang@example.vn")], encoding="utf-16"))
     assert preview.ok, messages(preview)
-    assert preview.rows[0].full_name == "Đỗ Văn Giang"
+    assert preview.rows[0].shown["full_name"] == "Đỗ Văn Giang"
 
 
 # -- existing people: update by e-mail ------------------------------------------------------
@@ -356,7 +376,7 @@ def test_every_row_problem_is_listed_with_the_forms_messages(app, tree, admin):
     assert "Dòng 7: Cán bộ chủ chốt: Cột “Cán bộ chủ chốt” chỉ nhận “Có” hoặc “Không”" in text
     assert "Dòng 8: Họ và tên: Giá trị “=HYPERLINK(\"http://x\")” bắt đầu bằng = + - hoặc @" in text
     assert "Dòng 8: Chức vụ: Giá trị “=1+2” bắt đầu bằng" in text
-    assert "Dòng 9: Đối tượng: Đối tượng học viên không hợp lệ." in text
+    assert "Dòng 9: Đối tượng: Đối tượng “sinh viên” không hợp lệ." in text
     assert "Dòng 10: Mã đơn vị: Vui lòng nhập mã đơn vị." in text
     # The form's message is reused word for word.
     with pytest.raises(ServiceError) as raised:
@@ -365,7 +385,7 @@ def test_every_row_problem_is_listed_with_the_forms_messages(app, tree, admin):
 
 
 def test_closed_unit_is_refused(app, tree, admin):
-    units.close_unit(db.session, None, tree["u2"], date(2025, 1, 1))
+    units.close_unit(db.session, SYSTEM, tree["u2"], date(2025, 1, 1))
     db.session.commit()
     preview = check(admin, csv_bytes([row(unit="U2")]))
     assert "Đơn vị “Phòng Hành chính” đã giải thể hoặc sáp nhập." in messages(preview)
@@ -410,18 +430,21 @@ def test_template_lists_only_the_units_the_actor_manages(app, tree, make_person,
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["Danh sách", "Danh mục"]
     sheet = book["Danh sách"]
-    assert [c.value for c in sheet[1]] == HEADERS
+    assert [c.value for c in sheet[1]] == NEW_HEADERS
     lists = book["Danh mục"]
     codes = [lists.cell(row=r, column=1).value for r in range(2, lists.max_row + 1)]
     codes = [c for c in codes if c]
     assert codes == ["U1", "U1B"]
     hostile = lists.cell(row=3, column=2)
     assert hostile.data_type == "s" and hostile.quotePrefix  # a string shown literally, never a formula
-    categories = [lists.cell(row=r, column=4).value for r in range(2, 7)]
-    assert categories[0] == "Báo cáo viên pháp luật"
+    employment = [lists.cell(row=r, column=4).value for r in range(2, 8)]
+    assert employment == ["Cán bộ", "Công chức", "Viên chức", "Người lao động", "Người hoạt động không chuyên trách",
+                          "Khác"]
     validations = {str(v.sqref).split(":")[0]: v for v in sheet.data_validations.dataValidation}
-    assert validations["F2"].type == "list" and "Danh mục" in validations["F2"].formula1
-    assert validations["G2"].formula1 == '"Có,Không"'
+    column = {header: openpyxl.utils.get_column_letter(n) for n, header in enumerate(NEW_HEADERS, start=1)}
+    assert validations[column["Đối tượng"] + "2"].type == "list"
+    assert "Danh mục" in validations[column["Đối tượng"] + "2"].formula1
+    assert "Danh mục" in validations[column["Báo cáo viên pháp luật"] + "2"].formula1
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for name in archive.namelist():
             if name.startswith("xl/worksheets/"):
@@ -431,13 +454,20 @@ def test_template_lists_only_the_units_the_actor_manages(app, tree, make_person,
     preview = roster.check(db.session, boss, data, "mau.xlsx", today=TODAY)
     assert [str(e) for e in preview.file_errors] == ["Tệp chưa có dòng dữ liệu nào bên dưới dòng tiêu đề."]
     # ... and filled in by a spreadsheet program, it imports.
-    sheet.append(["Ngô Văn Hải", "hai@example.vn", "0912345678", "U1B", "", "Người lao động", "Có",
-                  datetime(2025, 2, 1), "học viên"])
+    values = {"Họ và tên": "Ngô Văn Hải", "Thư điện tử": "hai@example.vn", "Số điện thoại": "0912345678",
+              "Giới tính": "Nam", "Mã đơn vị": "U1B", "Đối tượng": "Người lao động", "Cán bộ chủ chốt": "Có",
+              "Ngày vào đơn vị": datetime(2025, 2, 1), "Ngày là cán bộ chủ chốt": datetime(2025, 2, 10),
+              "Tuyên truyền viên pháp luật": "Có", "Số quyết định TTVPL": "12/QĐ-UBND",
+              "Ngày quyết định TTVPL": datetime(2025, 2, 15), "Vai trò": "học viên"}
+    sheet.append([values.get(header) for header in NEW_HEADERS])
     out = io.BytesIO()
     book.save(out)
     preview = roster.check(db.session, boss, out.getvalue(), "mau.xlsx", today=TODAY)
     assert preview.ok, messages(preview)
-    assert preview.rows[0].plan.on == date(2025, 2, 1)
+    plan = preview.rows[0].plan
+    assert (plan.on, plan.key_on) == (date(2025, 2, 1), date(2025, 2, 10))
+    assert [(t.kind, t.on, t.decision_number) for t in plan.titles] == [
+        (TitleKind.LEGAL_PROPAGANDIST, date(2025, 2, 15), "12/QĐ-UBND")]
 
 
 # -- all or nothing -------------------------------------------------------------------------
@@ -458,7 +488,7 @@ def test_one_bad_row_means_nothing_is_written(app, tree, admin, make_person):
 def test_apply_checks_again_what_changed_since_the_preview(app, tree, admin):
     content = csv_bytes([row("Người Một", "one@example.vn", "U2")])
     assert check(admin, content).ok
-    units.close_unit(db.session, None, tree["u2"], TODAY)
+    units.close_unit(db.session, SYSTEM, tree["u2"], TODAY)
     db.session.commit()
     snap = snapshot()
     with pytest.raises(roster.RosterRejected):
@@ -572,10 +602,10 @@ def test_row_and_size_limits_follow_the_configuration(app_factory, tree):
         actor = db.session.scalar(sa.select(Person).limit(1))  # none needed: run as the system
         assert actor is None
         three = csv_bytes([row(email=f"p{n}@example.vn") for n in range(3)])
-        preview = roster.check(db.session, None, three, "x.csv", today=TODAY)
+        preview = roster.check(db.session, SYSTEM, three, "x.csv", today=TODAY)
         assert "tối đa 2 người" in str(preview.file_errors[0])
         big = b"a" * (1024 * 1024 + 1)
-        preview = roster.check(db.session, None, big, "x.csv", today=TODAY)
+        preview = roster.check(db.session, SYSTEM, big, "x.csv", today=TODAY)
         assert str(preview.file_errors[0]) == "Tệp quá lớn: tối đa 1 MB."
 
 
@@ -604,38 +634,38 @@ def test_batches_are_private_single_use_and_expire(app, tree, admin, make_person
     other = make_person(email="other-admin@example.vn", unit=tree["root"], roles=("admin",))
     content = csv_bytes([row()])
     now = utcnow()
-    batch = roster.stage(db.session, admin, "../../dữ liệu\u202e.csv", content, now)
+    batch = imports.stage(db.session, admin, "people", "../../dữ liệu\u202e.csv", content, now)
     db.session.commit()
     assert batch.filename == "dữ liệu.csv" and len(batch.token) >= 40
     with pytest.raises(NotFound):
-        roster.get_batch(db.session, other, batch.token)
-    same = roster.get_batch(db.session, admin, batch.token)
-    roster.apply_batch(db.session, admin, same, password=TEST_PASSWORD, today=TODAY, now=now)
+        imports.get_batch(db.session, other, batch.token)
+    same = imports.get_batch(db.session, admin, batch.token)
+    imports.apply_batch(db.session, admin, same, password_hash=hash_password(TEST_PASSWORD), today=TODAY, now=now)
     db.session.commit()
     assert same.status == ImportStatus.APPLIED and same.content == b"" and same.result["created"] == 1
     snap = snapshot()
     with pytest.raises(ServiceError, match="đã được nhập rồi"):
-        roster.apply_batch(db.session, admin, roster.get_batch(db.session, admin, batch.token),
-                           password=TEST_PASSWORD, today=TODAY, now=now)
+        imports.apply_batch(db.session, admin, imports.get_batch(db.session, admin, batch.token),
+                            password_hash=hash_password(TEST_PASSWORD), today=TODAY, now=now)
     db.session.rollback()
     assert snapshot() == snap
 
-    old = roster.stage(db.session, admin, "cu.csv", csv_bytes([row(email="late@example.vn")]), now - timedelta(days=2))
+    old = imports.stage(db.session, admin, "people", "cu.csv", csv_bytes([row(email="late@example.vn")]), now - timedelta(days=2))
     db.session.commit()
     with pytest.raises(ServiceError, match="quá hạn"):
-        roster.apply_batch(db.session, admin, old, password=TEST_PASSWORD, today=TODAY, now=now)
+        imports.apply_batch(db.session, admin, old, password_hash=hash_password(TEST_PASSWORD), today=TODAY, now=now)
     db.session.rollback()
     # Staging a new batch clears stale pending ones.
-    roster.stage(db.session, admin, "moi.csv", content, now)
+    imports.stage(db.session, admin, "people", "moi.csv", content, now)
     db.session.commit()
     assert db.session.scalar(sa.select(ImportBatch).where(ImportBatch.filename == "cu.csv")) is None
 
 
 def test_failed_apply_leaves_the_batch_pending(app, tree, admin):
-    batch = roster.stage(db.session, admin, "x.csv", csv_bytes([row()]), utcnow())
+    batch = imports.stage(db.session, admin, "people", "x.csv", csv_bytes([row()]), utcnow())
     db.session.commit()
     with pytest.raises(ServiceError):
-        roster.apply_batch(db.session, admin, batch, password="123", today=TODAY, now=utcnow())
+        imports.apply_batch(db.session, admin, batch, password_hash=None, today=TODAY, now=utcnow())
     db.session.rollback()
     assert db.session.get(ImportBatch, batch.id).status == ImportStatus.PENDING
 
@@ -648,7 +678,7 @@ def test_trainees_may_not_import(app, tree, make_person):
 
 def test_locked_account_cannot_become_key_cadre(app, tree, admin, make_person):
     person = make_person(email="locked@example.vn", unit=tree["u1"])
-    people.deactivate_person(db.session, None, person, date(2025, 1, 1), utcnow())
+    people.deactivate_person(db.session, SYSTEM, person, date(2025, 1, 1), utcnow())
     db.session.commit()
     preview = check(admin, csv_bytes([row("Người Bị Khóa", "locked@example.vn", "U1", key="Có")]))
     assert "Tài khoản đã bị khóa. Hãy mở khóa trước khi đặt là cán bộ chủ chốt." in messages(preview)

@@ -10,6 +10,8 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
+from lms import tree
+from lms.actors import SYSTEM
 from lms.db import db
 from lms.errors import PermissionDenied, ServiceError
 from lms.models import AuditEntry, KeyCadrePeriod, Membership, Role, RoleAssignment, Unit, UnitKind, UnitLink
@@ -65,7 +67,7 @@ def ids(items) -> set[int]:
 def test_create_unit_normalises_and_records(session, make_unit):
     province = make_unit(name="Sở Tư pháp", code="STP", kind="department")
     nfd_name = unicodedata.normalize("NFD", "  Phòng   Phổ biến,\tgiáo dục pháp luật ")
-    unit = svc.create_unit(session, None, name=nfd_name, code=" pbgd-01 ", kind="division",
+    unit = svc.create_unit(session, SYSTEM, name=nfd_name, code=" pbgd-01 ", kind="division",
                            parent=province, on=D1)
     session.commit()
 
@@ -86,7 +88,7 @@ def test_create_root_unit_has_no_parent_link(session, make_unit):
     root = make_unit(name="UBND tỉnh", code="TINH", kind="province")
     assert root.parent_id is None
     assert links_of(session, root) == []
-    assert svc.subtree_ids(session, root.id, on=START) == {root.id}
+    assert tree.subtree_ids(session, root.id, on=START) == {root.id}
 
 
 def test_html_in_a_unit_name_is_kept_as_text(session, make_unit):
@@ -101,7 +103,7 @@ def test_create_refuses_bad_names(session, make_unit, name):
     parent = make_unit()
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.create_unit(session, None, name=name, code="NEW", kind="division", parent=parent, on=START)
+        svc.create_unit(session, SYSTEM, name=name, code="NEW", kind="division", parent=parent, on=START)
     assert exc.value.field == "name"
     assert "tên đơn vị" in str(exc.value.message).lower()
     session.rollback()
@@ -126,7 +128,7 @@ def test_search_text_of_a_long_name_fits_its_column(session, make_unit):
 def test_create_refuses_bad_codes(session, make_unit, code):
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.create_unit(session, None, name="Phòng mới", code=code, kind="division", parent=None, on=START)
+        svc.create_unit(session, SYSTEM, name="Phòng mới", code=code, kind="division", parent=None, on=START)
     assert exc.value.field == "code"
     session.rollback()
     assert snapshot(session) == before
@@ -141,7 +143,7 @@ def test_code_of_32_characters_and_punctuation_is_accepted(session, make_unit):
 def test_duplicate_code_is_refused_whatever_the_case(session, make_unit, dup):
     make_unit(code="STP")
     with pytest.raises(ServiceError) as exc:
-        svc.create_unit(session, None, name="Khác", code=dup, kind="division", parent=None, on=START)
+        svc.create_unit(session, SYSTEM, name="Khác", code=dup, kind="division", parent=None, on=START)
     assert exc.value.field == "code"
     assert "đã được dùng" in str(exc.value.message)
     session.rollback()
@@ -151,13 +153,13 @@ def test_duplicate_code_is_refused_whatever_the_case(session, make_unit, dup):
 def test_create_refuses_unknown_kind_and_closed_parent(session, make_unit):
     parent = make_unit()
     with pytest.raises(ServiceError) as exc:
-        svc.create_unit(session, None, name="X", code="X1", kind="galaxy", parent=parent, on=START)
+        svc.create_unit(session, SYSTEM, name="X", code="X1", kind="galaxy", parent=parent, on=START)
     assert exc.value.field == "kind"
     session.rollback()
-    svc.close_unit(session, None, parent, D1)
+    svc.close_unit(session, SYSTEM, parent, D1)
     session.commit()
     with pytest.raises(ServiceError) as exc:
-        svc.create_unit(session, None, name="X", code="X1", kind="division", parent=parent, on=D2)
+        svc.create_unit(session, SYSTEM, name="X", code="X1", kind="division", parent=parent, on=D2)
     assert exc.value.field == "parent"
     assert "giải thể hoặc sáp nhập" in str(exc.value.message)
     session.rollback()
@@ -197,20 +199,21 @@ def test_update_renames_recodes_and_keeps_history(session, make_unit, make_perso
     root = make_unit(code="ROOT")
     unit = make_unit(name="Phòng cũ", code="OLD", parent=root)
     person = make_person(unit=unit, key_cadre=True)
-    svc.update_unit(session, None, unit, name="Phòng  Mới", code="new", kind="center")
+    svc.update_unit(session, SYSTEM, unit, name="Phòng  Mới", code="new", kind="center")
     session.commit()
     assert (unit.name, unit.code, unit.kind) == ("Phòng Mới", "NEW", UnitKind.CENTER)
     assert unit.search_text == "phong moi new"
     assert links_of(session, unit) == [(root.id, START, None)]
-    assert ids(svc.key_cadres_on(session, root.id, START)) == {person.id}
+    assert ids(tree.key_cadres_on(session, root.id, START)) == {person.id}
     entry = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "unit.update")).one()
-    assert entry.details == {"before": {"name": "Phòng cũ", "code": "OLD", "kind": "division"},
-                             "after": {"name": "Phòng Mới", "code": "NEW", "kind": "center"}}
+    assert entry.details == {
+        "before": {"name": "Phòng cũ", "code": "OLD", "kind": "division", "official_code": None, "position": 0},
+        "after": {"name": "Phòng Mới", "code": "NEW", "kind": "center", "official_code": None, "position": 0}}
 
 
 def test_update_without_change_writes_no_audit_entry(session, make_unit):
     unit = make_unit(name="Phòng A", code="PA")
-    svc.update_unit(session, None, unit, name=" Phòng  A ", code="pa", kind="division")
+    svc.update_unit(session, SYSTEM, unit, name=" Phòng  A ", code="pa", kind="division")
     session.commit()
     assert "unit.update" not in actions(session)
 
@@ -220,11 +223,11 @@ def test_update_refuses_another_units_code_but_keeps_its_own(session, make_unit)
     unit = make_unit(code="MINE")
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.update_unit(session, None, unit, name="X", code="taken", kind="division")
+        svc.update_unit(session, SYSTEM, unit, name="X", code="taken", kind="division")
     assert exc.value.field == "code"
     session.rollback()
     assert snapshot(session) == before
-    svc.update_unit(session, None, unit, name="Tên mới", code="mine", kind="division")
+    svc.update_unit(session, SYSTEM, unit, name="Tên mới", code="mine", kind="division")
     session.commit()
     assert unit.code == "MINE" and unit.name == "Tên mới"
 
@@ -240,27 +243,27 @@ def test_move_subtree_keeps_dated_history(session, make_unit, make_person):
     cadre = make_person(unit=child, key_cadre=True)
     member = make_person(unit=unit)
 
-    svc.move_unit(session, None, unit, new_parent, D1)
+    svc.move_unit(session, SYSTEM, unit, new_parent, D1)
     session.commit()
 
     assert unit.parent_id == new_parent.id
     assert links_of(session, unit) == [(old_parent.id, START, D1), (new_parent.id, D1, None)]
     assert links_of(session, child) == [(unit.id, START, None)]
     # the tree as it stood on each day
-    assert svc.subtree_ids(session, old_parent.id, on=day_before(D1)) == {old_parent.id, unit.id, child.id}
-    assert svc.subtree_ids(session, old_parent.id, on=D1) == {old_parent.id}
-    assert svc.subtree_ids(session, new_parent.id, on=day_before(D1)) == {new_parent.id}
-    assert svc.subtree_ids(session, new_parent.id, on=D1) == {new_parent.id, unit.id, child.id}
-    assert svc.subtree_ids(session, new_parent.id) == {new_parent.id, unit.id, child.id}
-    assert svc.subtree_ids(session, root.id, on=D1) == {root.id, old_parent.id, new_parent.id, unit.id, child.id}
+    assert tree.subtree_ids(session, old_parent.id, on=day_before(D1)) == {old_parent.id, unit.id, child.id}
+    assert tree.subtree_ids(session, old_parent.id, on=D1) == {old_parent.id}
+    assert tree.subtree_ids(session, new_parent.id, on=day_before(D1)) == {new_parent.id}
+    assert tree.subtree_ids(session, new_parent.id, on=D1) == {new_parent.id, unit.id, child.id}
+    assert tree.subtree_ids(session, new_parent.id) == {new_parent.id, unit.id, child.id}
+    assert tree.subtree_ids(session, root.id, on=D1) == {root.id, old_parent.id, new_parent.id, unit.id, child.id}
     # key cadres counted under the old parent before the move, the new one from it
-    assert ids(svc.key_cadres_on(session, old_parent.id, day_before(D1))) == {cadre.id}
-    assert svc.key_cadres_on(session, old_parent.id, D1) == []
-    assert svc.key_cadres_on(session, new_parent.id, day_before(D1)) == []
-    assert ids(svc.key_cadres_on(session, new_parent.id, D1)) == {cadre.id}
-    assert ids(svc.members_on(session, old_parent.id, day_before(D1))) == {cadre.id, member.id}
-    assert ids(svc.members_on(session, new_parent.id, D1)) == {cadre.id, member.id}
-    assert ids(svc.key_cadres_on(session, root.id, D1)) == {cadre.id}
+    assert ids(tree.key_cadres_on(session, old_parent.id, day_before(D1))) == {cadre.id}
+    assert tree.key_cadres_on(session, old_parent.id, D1) == []
+    assert tree.key_cadres_on(session, new_parent.id, day_before(D1)) == []
+    assert ids(tree.key_cadres_on(session, new_parent.id, D1)) == {cadre.id}
+    assert ids(tree.members_on(session, old_parent.id, day_before(D1))) == {cadre.id, member.id}
+    assert ids(tree.members_on(session, new_parent.id, D1)) == {cadre.id, member.id}
+    assert ids(tree.key_cadres_on(session, root.id, D1)) == {cadre.id}
     entry = session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "unit.move")).one()
     assert entry.details == {"from": "OLDP", "to": "NEWP", "on": D1.isoformat()}
 
@@ -273,7 +276,7 @@ def test_move_refuses_cycles(session, make_unit):
     before = snapshot(session)
     for target in (unit, child, grandchild):
         with pytest.raises(ServiceError) as exc:
-            svc.move_unit(session, None, unit, target, D1)
+            svc.move_unit(session, SYSTEM, unit, target, D1)
         assert exc.value.field == "parent"
         assert "chính nó hoặc đơn vị cấp dưới" in str(exc.value.message)
         session.rollback()
@@ -287,19 +290,19 @@ def test_back_dated_move_refuses_a_cycle_in_the_past(session, make_unit, make_pe
     a = make_unit(code="A", parent=root)
     b = make_unit(code="B", parent=a)
     cadre = make_person(unit=b, key_cadre=True)
-    svc.move_unit(session, None, b, root, D2)
+    svc.move_unit(session, SYSTEM, b, root, D2)
     session.commit()
-    assert svc.subtree_ids(session, a.id) == {a.id}  # no cycle in today's tree
+    assert tree.subtree_ids(session, a.id) == {a.id}  # no cycle in today's tree
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.move_unit(session, None, a, b, D1)
+        svc.move_unit(session, SYSTEM, a, b, D1)
     assert exc.value.field == "parent"
     session.rollback()
     assert snapshot(session) == before
-    svc.move_unit(session, None, a, b, D2)  # from the day B left A, it is fine
+    svc.move_unit(session, SYSTEM, a, b, D2)  # from the day B left A, it is fine
     session.commit()
     for day in (START, D1, D2, D3):
-        assert ids(svc.key_cadres_on(session, root.id, day)) == {cadre.id}
+        assert ids(tree.key_cadres_on(session, root.id, day)) == {cadre.id}
 
 
 def test_move_refuses_same_parent_closed_target_and_closed_unit(session, make_unit):
@@ -307,23 +310,23 @@ def test_move_refuses_same_parent_closed_target_and_closed_unit(session, make_un
     unit = make_unit(code="U", parent=root)
     closed = make_unit(code="GONE", parent=root)
     top = make_unit(code="R2")
-    svc.close_unit(session, None, closed, D1)
+    svc.close_unit(session, SYSTEM, closed, D1)
     session.commit()
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.move_unit(session, None, unit, root, D2)
+        svc.move_unit(session, SYSTEM, unit, root, D2)
     assert "đã trực thuộc" in str(exc.value.message)
     session.rollback()
     with pytest.raises(ServiceError) as exc:
-        svc.move_unit(session, None, unit, closed, D2)
+        svc.move_unit(session, SYSTEM, unit, closed, D2)
     assert exc.value.field == "parent"
     session.rollback()
     with pytest.raises(ServiceError) as exc:
-        svc.move_unit(session, None, closed, unit, D2)
+        svc.move_unit(session, SYSTEM, closed, unit, D2)
     assert exc.value.field == "unit"
     session.rollback()
     with pytest.raises(ServiceError) as exc:  # already at the top level
-        svc.move_unit(session, None, top, None, D2)
+        svc.move_unit(session, SYSTEM, top, None, D2)
     assert "đã trực thuộc" in str(exc.value.message)
     session.rollback()
     assert snapshot(session) == before
@@ -333,12 +336,12 @@ def test_move_refuses_same_parent_closed_target_and_closed_unit(session, make_un
 def test_move_to_the_top_level_ends_the_link(session, make_unit):
     root = make_unit(code="ROOT")
     unit = make_unit(code="U", parent=root)
-    svc.move_unit(session, None, unit, None, D1)
+    svc.move_unit(session, SYSTEM, unit, None, D1)
     session.commit()
     assert unit.parent_id is None
     assert links_of(session, unit) == [(root.id, START, D1)]
-    assert svc.subtree_ids(session, root.id, on=D1) == {root.id}
-    assert svc.subtree_ids(session, root.id, on=day_before(D1)) == {root.id, unit.id}
+    assert tree.subtree_ids(session, root.id, on=D1) == {root.id}
+    assert tree.subtree_ids(session, root.id, on=day_before(D1)) == {root.id, unit.id}
 
 
 def test_move_before_the_open_link_started_is_refused(session, make_unit):
@@ -347,10 +350,11 @@ def test_move_before_the_open_link_started_is_refused(session, make_unit):
     unit = make_unit(code="U", parent=a, on=D2)
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.move_unit(session, None, unit, b, D1)
+        svc.move_unit(session, SYSTEM, unit, b, D1)
     assert exc.value.field == "on"
+    # the unit did not exist yet on that day (and its parent link only starts on 01/06/2024)
     assert str(exc.value.message) == (
-        "Ngày hiệu lực không được trước ngày bắt đầu của giai đoạn hiện tại (01/06/2024).")
+        "Ngày hiệu lực (01/03/2024) trước ngày thành lập đơn vị “Đơn vị 3” (01/06/2024).")
     session.rollback()
     assert snapshot(session) == before
 
@@ -360,38 +364,38 @@ def test_moving_a_top_level_unit_back_under_a_parent_may_not_overlap_its_old_per
     p, q = make_unit(code="P", parent=root), make_unit(code="Q", parent=root)
     unit = make_unit(code="U", parent=p)
     cadre = make_person(unit=unit, key_cadre=True)
-    svc.move_unit(session, None, unit, None, D2)
+    svc.move_unit(session, SYSTEM, unit, None, D2)
     session.commit()
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.move_unit(session, None, unit, q, D1)  # it was still under P on D1
+        svc.move_unit(session, SYSTEM, unit, q, D1)  # it was still under P on D1
     assert "01/06/2024" in str(exc.value.message)
     session.rollback()
     assert snapshot(session) == before
-    svc.move_unit(session, None, unit, q, D2)
+    svc.move_unit(session, SYSTEM, unit, q, D2)
     session.commit()
     assert links_of(session, unit) == [(p.id, START, D2), (q.id, D2, None)]
     for day in (D1, D2, D3):
-        assert len(svc.key_cadres_on(session, root.id, day)) == 1
-        assert len(svc.key_cadres_on(session, p.id, day)) + len(svc.key_cadres_on(session, q.id, day)) == 1
-    assert ids(svc.key_cadres_on(session, q.id, D2)) == {cadre.id}
+        assert len(tree.key_cadres_on(session, root.id, day)) == 1
+        assert len(tree.key_cadres_on(session, p.id, day)) + len(tree.key_cadres_on(session, q.id, day)) == 1
+    assert ids(tree.key_cadres_on(session, q.id, D2)) == {cadre.id}
 
 
 def test_same_day_moves_leave_no_zero_length_links(session, make_unit):
     a, b, c = make_unit(code="A"), make_unit(code="B"), make_unit(code="C")
     unit = make_unit(code="U", parent=a)
     # moved on the day it was created: the first link is replaced, not closed on the same day
-    svc.move_unit(session, None, unit, b, START)
+    svc.move_unit(session, SYSTEM, unit, b, START)
     session.commit()
     assert links_of(session, unit) == [(b.id, START, None)]
     # moved twice on one later day: only the last move of the day remains
-    svc.move_unit(session, None, unit, c, D1)
-    svc.move_unit(session, None, unit, a, D1)
+    svc.move_unit(session, SYSTEM, unit, c, D1)
+    svc.move_unit(session, SYSTEM, unit, a, D1)
     session.commit()
     assert links_of(session, unit) == [(b.id, START, D1), (a.id, D1, None)]
     assert count_rows(UnitLink) == 2
-    assert svc.subtree_ids(session, c.id, on=D1) == {c.id}
-    assert svc.subtree_ids(session, a.id, on=D1) == {a.id, unit.id}
+    assert tree.subtree_ids(session, c.id, on=D1) == {c.id}
+    assert tree.subtree_ids(session, a.id, on=D1) == {a.id, unit.id}
 
 
 # -- merge ------------------------------------------------------------------------------------
@@ -417,7 +421,7 @@ def merge_setup(session, make_unit, make_person):
 def test_merge_moves_people_and_sub_units_from_the_day(session, merge_setup):
     s = merge_setup
     source, target, child = s["source"], s["target"], s["child"]
-    result = svc.merge_unit(session, None, source, target, D1)
+    result = svc.merge_unit(session, SYSTEM, source, target, D1)
     session.commit()
 
     assert result == {"people": 2, "units": 1, "roles": 1}
@@ -444,44 +448,44 @@ def test_merge_moves_people_and_sub_units_from_the_day(session, merge_setup):
 def test_merge_counts_key_cadres_under_source_before_and_target_after(session, merge_setup):
     s = merge_setup
     source, target = s["source"], s["target"]
-    svc.merge_unit(session, None, source, target, D1)
+    svc.merge_unit(session, SYSTEM, source, target, D1)
     session.commit()
     cadres = {s["cadre"].id, s["child_cadre"].id}
     before, on = day_before(D1), D1
-    assert ids(svc.key_cadres_on(session, source.id, before)) == cadres
-    assert svc.key_cadres_on(session, source.id, on) == []
-    assert svc.key_cadres_on(session, target.id, before) == []
-    assert ids(svc.key_cadres_on(session, target.id, on)) == cadres
-    assert ids(svc.key_cadres_on(session, s["p1"].id, before)) == cadres
-    assert svc.key_cadres_on(session, s["p1"].id, on) == []
-    assert ids(svc.key_cadres_on(session, s["p2"].id, on)) == cadres
+    assert ids(tree.key_cadres_on(session, source.id, before)) == cadres
+    assert tree.key_cadres_on(session, source.id, on) == []
+    assert tree.key_cadres_on(session, target.id, before) == []
+    assert ids(tree.key_cadres_on(session, target.id, on)) == cadres
+    assert ids(tree.key_cadres_on(session, s["p1"].id, before)) == cadres
+    assert tree.key_cadres_on(session, s["p1"].id, on) == []
+    assert ids(tree.key_cadres_on(session, s["p2"].id, on)) == cadres
     # the province counts them on both sides of the date, each once
     for day in (before, on, D3):
-        found = svc.key_cadres_on(session, s["root"].id, day)
+        found = tree.key_cadres_on(session, s["root"].id, day)
         assert ids(found) == cadres and len(found) == 2
-    assert ids(svc.members_on(session, source.id, before)) == {s["cadre"].id, s["plain"].id, s["child_cadre"].id}
-    assert svc.members_on(session, source.id, on) == []
-    assert ids(svc.members_on(session, target.id, on)) == {s["cadre"].id, s["plain"].id, s["child_cadre"].id}
-    assert svc.subtree_ids(session, s["p1"].id, on=on) == {s["p1"].id}
+    assert ids(tree.members_on(session, source.id, before)) == {s["cadre"].id, s["plain"].id, s["child_cadre"].id}
+    assert tree.members_on(session, source.id, on) == []
+    assert ids(tree.members_on(session, target.id, on)) == {s["cadre"].id, s["plain"].id, s["child_cadre"].id}
+    assert tree.subtree_ids(session, s["p1"].id, on=on) == {s["p1"].id}
 
 
 def test_merge_on_the_day_people_joined_leaves_no_zero_length_period(session, make_unit, make_person):
     source, target = make_unit(code="S"), make_unit(code="T")
     child = make_unit(code="S1", parent=source, on=D1)
     newcomer = make_person(unit=source, on=D1, key_cadre=True)
-    svc.merge_unit(session, None, source, target, D1)
+    svc.merge_unit(session, SYSTEM, source, target, D1)
     session.commit()
     assert memberships_of(session, newcomer) == [(target.id, D1, None)]
     assert links_of(session, child) == [(target.id, D1, None)]
-    assert ids(svc.key_cadres_on(session, target.id, D1)) == {newcomer.id}
-    assert svc.key_cadres_on(session, source.id, D1) == []
+    assert ids(tree.key_cadres_on(session, target.id, D1)) == {newcomer.id}
+    assert tree.key_cadres_on(session, source.id, D1) == []
 
 
 def test_merge_refusals(session, merge_setup, make_unit):
     s = merge_setup
     source, target, child = s["source"], s["target"], s["child"]
     closed = make_unit(code="GONE")
-    svc.close_unit(session, None, closed, D1)
+    svc.close_unit(session, SYSTEM, closed, D1)
     session.commit()
     before = snapshot(session)
     cases = [
@@ -493,7 +497,7 @@ def test_merge_refusals(session, merge_setup, make_unit):
     ]
     for src, dst, text in cases:
         with pytest.raises(ServiceError) as exc:
-            svc.merge_unit(session, None, src, dst, D2)
+            svc.merge_unit(session, SYSTEM, src, dst, D2)
         assert text in str(exc.value.message)
         session.rollback()
     assert snapshot(session) == before
@@ -504,7 +508,7 @@ def test_merge_before_a_members_start_is_refused_and_changes_nothing(session, me
     make_person(unit=s["source"], on=D2)
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.merge_unit(session, None, s["source"], s["target"], D1)
+        svc.merge_unit(session, SYSTEM, s["source"], s["target"], D1)
     assert "Ngày hiệu lực không được trước" in str(exc.value.message)
     session.rollback()
     assert snapshot(session) == before
@@ -515,7 +519,7 @@ def test_merge_before_a_sub_units_link_started_is_refused(session, merge_setup, 
     make_unit(code="LATE", parent=s["source"], on=D2)
     before = snapshot(session)
     with pytest.raises(ServiceError):
-        svc.merge_unit(session, None, s["source"], s["target"], D1)
+        svc.merge_unit(session, SYSTEM, s["source"], s["target"], D1)
     session.rollback()
     assert snapshot(session) == before
 
@@ -526,20 +530,20 @@ def test_merge_dated_before_someone_left_the_source_is_refused(session, make_uni
     parent = make_unit(code="P")
     source, target, elsewhere = (make_unit(code=c, parent=parent) for c in ("S", "T", "E"))
     person = make_person(unit=source, key_cadre=True)
-    move_person(session, None, person, elsewhere, D2)
+    move_person(session, SYSTEM, person, elsewhere, D2)
     session.commit()
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.merge_unit(session, None, source, target, D1)
+        svc.merge_unit(session, SYSTEM, source, target, D1)
     assert exc.value.field == "on"
     session.rollback()
     assert snapshot(session) == before
     for day in (START, D1, D2, D3):
-        assert ids(svc.key_cadres_on(session, parent.id, day)) == {person.id}
-    svc.merge_unit(session, None, source, target, D2)
+        assert ids(tree.key_cadres_on(session, parent.id, day)) == {person.id}
+    svc.merge_unit(session, SYSTEM, source, target, D2)
     session.commit()
     for day in (START, D1, D2, D3):
-        assert ids(svc.key_cadres_on(session, parent.id, day)) == {person.id}
+        assert ids(tree.key_cadres_on(session, parent.id, day)) == {person.id}
 
 
 # -- close ------------------------------------------------------------------------------------
@@ -551,30 +555,30 @@ def test_close_refused_with_people_or_active_children(session, make_unit, make_p
     person = make_person(unit=unit)
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.close_unit(session, None, unit, D1)
+        svc.close_unit(session, SYSTEM, unit, D1)
     assert str(exc.value.message).startswith("Đơn vị còn 1 người.")
     session.rollback()
     assert snapshot(session) == before
 
-    move_person(session, None, person, root, D1)
+    move_person(session, SYSTEM, person, root, D1)
     session.commit()
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.close_unit(session, None, unit, D2)
+        svc.close_unit(session, SYSTEM, unit, D2)
     assert "đơn vị trực thuộc" in str(exc.value.message)
     session.rollback()
     assert snapshot(session) == before
 
-    svc.close_unit(session, None, child, D2)
-    svc.close_unit(session, None, unit, D2)  # a closed child does not block
+    svc.close_unit(session, SYSTEM, child, D2)
+    svc.close_unit(session, SYSTEM, unit, D2)  # a closed child does not block
     session.commit()
     assert not unit.active and unit.closed_on == D2
     assert links_of(session, unit) == [(root.id, START, D2)]
-    assert svc.subtree_ids(session, root.id, on=day_before(D2)) == {root.id, unit.id, child.id}
-    assert svc.subtree_ids(session, root.id, on=D2) == {root.id}
+    assert tree.subtree_ids(session, root.id, on=day_before(D2)) == {root.id, unit.id, child.id}
+    assert tree.subtree_ids(session, root.id, on=D2) == {root.id}
     assert actions(session)[-2:] == ["unit.close", "unit.close"]
     with pytest.raises(ServiceError):
-        svc.close_unit(session, None, unit, D3)
+        svc.close_unit(session, SYSTEM, unit, D3)
     session.rollback()
 
 
@@ -582,7 +586,7 @@ def test_close_revokes_unit_admin_rights_scoped_to_it(session, make_unit, make_p
     root = make_unit(code="ROOT")
     unit = make_unit(code="U", parent=root)
     admin_of_unit = make_person(unit=root, roles=("unit_admin",), scope=unit)
-    svc.close_unit(session, None, unit, D1)
+    svc.close_unit(session, SYSTEM, unit, D1)
     session.commit()
     assert not admin_of_unit.has_role(Role.UNIT_ADMIN)
     assert "role.revoke" in actions(session)
@@ -593,7 +597,7 @@ def test_close_before_the_link_started_is_refused(session, make_unit):
     unit = make_unit(code="U", parent=root, on=D2)
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.close_unit(session, None, unit, D1)
+        svc.close_unit(session, SYSTEM, unit, D1)
     assert "Ngày hiệu lực" in str(exc.value.message)
     session.rollback()
     assert snapshot(session) == before
@@ -603,16 +607,16 @@ def test_close_dated_before_someone_left_is_refused(session, make_unit, make_per
     parent = make_unit(code="P")
     unit, other = make_unit(code="U", parent=parent), make_unit(code="O", parent=parent)
     person = make_person(unit=unit, key_cadre=True)
-    move_person(session, None, person, other, D2)
+    move_person(session, SYSTEM, person, other, D2)
     session.commit()
     before = snapshot(session)
     with pytest.raises(ServiceError) as exc:
-        svc.close_unit(session, None, unit, D1)
+        svc.close_unit(session, SYSTEM, unit, D1)
     assert exc.value.field == "on"
     assert "02/06/2024" not in str(exc.value.message) and "01/06/2024" in str(exc.value.message)
     session.rollback()
     assert snapshot(session) == before
-    svc.close_unit(session, None, unit, D2)
+    svc.close_unit(session, SYSTEM, unit, D2)
     session.commit()
     assert not unit.active
 
@@ -621,12 +625,12 @@ def test_close_dated_before_a_sub_unit_left_is_refused(session, make_unit):
     parent = make_unit(code="P")
     unit = make_unit(code="U", parent=parent)
     child = make_unit(code="UC", parent=unit)
-    svc.move_unit(session, None, child, parent, D2)
+    svc.move_unit(session, SYSTEM, child, parent, D2)
     session.commit()
     with pytest.raises(ServiceError):
-        svc.close_unit(session, None, unit, D1)
+        svc.close_unit(session, SYSTEM, unit, D1)
     session.rollback()
-    svc.close_unit(session, None, unit, D3)
+    svc.close_unit(session, SYSTEM, unit, D3)
     session.commit()
     assert unit.closed_on == D3
 
@@ -636,16 +640,16 @@ def test_key_cadres_around_a_closure(session, make_unit, make_person):
     p, q = make_unit(code="P", parent=root), make_unit(code="Q", parent=root)
     unit = make_unit(code="U", parent=p)
     cadre = make_person(unit=unit, key_cadre=True)
-    move_person(session, None, cadre, q, D1)
-    svc.close_unit(session, None, unit, D2)
+    move_person(session, SYSTEM, cadre, q, D1)
+    svc.close_unit(session, SYSTEM, unit, D2)
     session.commit()
-    assert ids(svc.key_cadres_on(session, p.id, day_before(D1))) == {cadre.id}
-    assert ids(svc.key_cadres_on(session, unit.id, day_before(D1))) == {cadre.id}
-    assert svc.key_cadres_on(session, p.id, D1) == []
-    assert ids(svc.key_cadres_on(session, q.id, D1)) == {cadre.id}
-    assert svc.key_cadres_on(session, unit.id, D3) == []
-    assert svc.subtree_ids(session, p.id, on=D2) == {p.id}
-    assert ids(svc.key_cadres_on(session, root.id, D3)) == {cadre.id}
+    assert ids(tree.key_cadres_on(session, p.id, day_before(D1))) == {cadre.id}
+    assert ids(tree.key_cadres_on(session, unit.id, day_before(D1))) == {cadre.id}
+    assert tree.key_cadres_on(session, p.id, D1) == []
+    assert ids(tree.key_cadres_on(session, q.id, D1)) == {cadre.id}
+    assert tree.key_cadres_on(session, unit.id, D3) == []
+    assert tree.subtree_ids(session, p.id, on=D2) == {p.id}
+    assert ids(tree.key_cadres_on(session, root.id, D3)) == {cadre.id}
 
 
 # -- dated people history ---------------------------------------------------------------------
@@ -654,47 +658,47 @@ def test_person_moved_counts_in_old_unit_before_and_new_unit_from_the_day(sessio
     root = make_unit(code="ROOT")
     old, new = make_unit(code="OLD", parent=root), make_unit(code="NEW", parent=root)
     cadre = make_person(unit=old, key_cadre=True)
-    move_person(session, None, cadre, new, D1)
+    move_person(session, SYSTEM, cadre, new, D1)
     session.commit()
     assert memberships_of(session, cadre) == [(old.id, START, D1), (new.id, D1, None)]
-    assert ids(svc.key_cadres_on(session, old.id, day_before(D1))) == {cadre.id}
-    assert svc.key_cadres_on(session, old.id, D1) == []
-    assert svc.key_cadres_on(session, new.id, day_before(D1)) == []
-    assert ids(svc.key_cadres_on(session, new.id, D1)) == {cadre.id}
-    assert ids(svc.members_on(session, old.id, day_before(D1))) == {cadre.id}
-    assert svc.members_on(session, old.id, D1) == []
-    assert ids(svc.members_on(session, new.id, D1)) == {cadre.id}
-    assert svc.key_cadres_on(session, root.id, day_before(START)) == []
+    assert ids(tree.key_cadres_on(session, old.id, day_before(D1))) == {cadre.id}
+    assert tree.key_cadres_on(session, old.id, D1) == []
+    assert tree.key_cadres_on(session, new.id, day_before(D1)) == []
+    assert ids(tree.key_cadres_on(session, new.id, D1)) == {cadre.id}
+    assert ids(tree.members_on(session, old.id, day_before(D1))) == {cadre.id}
+    assert tree.members_on(session, old.id, D1) == []
+    assert ids(tree.members_on(session, new.id, D1)) == {cadre.id}
+    assert tree.key_cadres_on(session, root.id, day_before(START)) == []
 
 
 def test_key_cadre_period_ended_and_started_later(session, make_unit, make_person):
     unit = make_unit(code="U")
     ended = make_person(unit=unit, key_cadre=True)
     later = make_person(unit=unit)
-    set_key_cadre(session, None, ended, False, D1)
-    set_key_cadre(session, None, later, True, D2)
+    set_key_cadre(session, SYSTEM, ended, False, D1)
+    set_key_cadre(session, SYSTEM, later, True, D2)
     session.commit()
-    assert ids(svc.key_cadres_on(session, unit.id, day_before(D1))) == {ended.id}
-    assert svc.key_cadres_on(session, unit.id, D1) == []
-    assert svc.key_cadres_on(session, unit.id, day_before(D2)) == []
-    assert ids(svc.key_cadres_on(session, unit.id, D2)) == {later.id}
-    assert ids(svc.members_on(session, unit.id, D2)) == {ended.id, later.id}
+    assert ids(tree.key_cadres_on(session, unit.id, day_before(D1))) == {ended.id}
+    assert tree.key_cadres_on(session, unit.id, D1) == []
+    assert tree.key_cadres_on(session, unit.id, day_before(D2)) == []
+    assert ids(tree.key_cadres_on(session, unit.id, D2)) == {later.id}
+    assert ids(tree.members_on(session, unit.id, D2)) == {ended.id, later.id}
 
 
 def test_same_day_person_changes_leave_no_zero_length_rows(session, make_unit, make_person):
     a, b, c = make_unit(code="A"), make_unit(code="B"), make_unit(code="C")
     person = make_person(unit=a)
     # two moves on one day: only the last remains
-    move_person(session, None, person, b, D1)
-    move_person(session, None, person, c, D1)
+    move_person(session, SYSTEM, person, b, D1)
+    move_person(session, SYSTEM, person, c, D1)
     # made key cadre and taken off again on one day: nothing remains
-    set_key_cadre(session, None, person, True, D2)
-    set_key_cadre(session, None, person, False, D2)
+    set_key_cadre(session, SYSTEM, person, True, D2)
+    set_key_cadre(session, SYSTEM, person, False, D2)
     session.commit()
     assert memberships_of(session, person) == [(a.id, START, D1), (c.id, D1, None)]
-    assert svc.members_on(session, b.id, D1) == []
+    assert tree.members_on(session, b.id, D1) == []
     assert session.scalars(sa.select(KeyCadrePeriod).where(KeyCadrePeriod.person_id == person.id)).all() == []
-    assert svc.key_cadres_on(session, c.id, D2) == []
+    assert tree.key_cadres_on(session, c.id, D2) == []
     zero = sa.select(sa.func.count()).select_from(Membership).where(Membership.valid_to == Membership.valid_from)
     assert session.scalar(zero) == 0
 
@@ -702,14 +706,14 @@ def test_same_day_person_changes_leave_no_zero_length_rows(session, make_unit, m
 def test_key_cadre_off_then_on_the_same_day_counts_once(session, make_unit, make_person):
     unit = make_unit(code="U")
     cadre = make_person(unit=unit, key_cadre=True)
-    set_key_cadre(session, None, cadre, False, D1)
-    set_key_cadre(session, None, cadre, True, D1)
+    set_key_cadre(session, SYSTEM, cadre, False, D1)
+    set_key_cadre(session, SYSTEM, cadre, True, D1)
     session.commit()
     rows = session.execute(sa.select(KeyCadrePeriod.valid_from, KeyCadrePeriod.valid_to)
                            .where(KeyCadrePeriod.person_id == cadre.id).order_by(KeyCadrePeriod.valid_from)).all()
     assert all(to is None or to > start for start, to in rows)
     for day in (START, day_before(D1), D1, D3):
-        found = svc.key_cadres_on(session, unit.id, day)
+        found = tree.key_cadres_on(session, unit.id, day)
         assert [p.id for p in found] == [cadre.id]
 
 
@@ -719,18 +723,18 @@ def test_deep_tree_rolls_up_and_dates_before_creation_are_empty(session, make_un
     level2 = make_unit(code="L2", parent=level1, on=D1)
     level3 = make_unit(code="L3", parent=level2, on=D1)
     cadre = make_person(unit=level3, key_cadre=True, on=D1)
-    assert svc.subtree_ids(session, root.id, on=START) == {root.id, level1.id}
-    assert svc.subtree_ids(session, root.id, on=D1) == {root.id, level1.id, level2.id, level3.id}
-    assert svc.key_cadres_on(session, root.id, START) == []
-    assert ids(svc.key_cadres_on(session, root.id, D1)) == {cadre.id}
-    assert svc.subtree_ids(session, [level2.id, level1.id]) == {level1.id, level2.id, level3.id}
+    assert tree.subtree_ids(session, root.id, on=START) == {root.id, level1.id}
+    assert tree.subtree_ids(session, root.id, on=D1) == {root.id, level1.id, level2.id, level3.id}
+    assert tree.key_cadres_on(session, root.id, START) == []
+    assert ids(tree.key_cadres_on(session, root.id, D1)) == {cadre.id}
+    assert tree.subtree_ids(session, [level2.id, level1.id]) == {level1.id, level2.id, level3.id}
 
 
 def test_unit_history_lists_every_parent_period(session, make_unit):
     a, b = make_unit(code="A"), make_unit(code="B")
     unit = make_unit(code="U", parent=a)
-    svc.move_unit(session, None, unit, b, D1)
+    svc.move_unit(session, SYSTEM, unit, b, D1)
     session.commit()
-    assert [(link.valid_from, link.valid_to, parent.code) for link, parent in svc.unit_history(session, unit)] == [
+    assert [(link.valid_from, link.valid_to, parent.code) for link, parent in tree.unit_history(session, unit)] == [
         (START, D1, "A"), (D1, None, "B")]
-    assert [u.code for u in svc.ancestors(unit)] == ["B"]
+    assert [u.code for u in tree.ancestors(unit)] == ["B"]

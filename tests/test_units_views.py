@@ -99,7 +99,7 @@ def test_tree_changes_refused_with_a_message(client, admin, tree):
     into_child = client.post(f"/admin/units/{a.id}/merge", data={"merge-target": commune.id, "merge-on": "2025-01-01"})
     assert into_child.status_code == 422
     before_period = client.post(f"/admin/units/{commune.id}/move", data={"move-parent": root.id, "move-on": "2000-01-01"})
-    assert before_period.status_code == 422 and "không được trước" in before_period.get_data(as_text=True)
+    assert before_period.status_code == 422 and "trước ngày thành lập" in before_period.get_data(as_text=True)
     self_merge = client.post(f"/admin/units/{a.id}/merge", data={"merge-target": a.id, "merge-on": "2025-01-01"})
     assert self_merge.status_code == 422
     db.session.expire_all()

@@ -18,10 +18,30 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms.fields.choices import SelectChoice
 
 from courses import services
-from courses.forms import (AUDIENCE_LABELS, STATUS_LABELS, CoTrainerForm, CourseForm, LessonForm, MaterialFileForm,
-                           MaterialLinkForm, MoveForm, SectionForm, StatusForm)
-from courses.models import (ContentArea, Convention, Course, CourseStatus, CourseTrainer, Enrolment, EnrolmentStatus,
-                            Lesson, Material, Section)
+from courses.forms import (
+    AUDIENCE_LABELS,
+    STATUS_LABELS,
+    CoTrainerForm,
+    CourseForm,
+    LessonForm,
+    MaterialFileForm,
+    MaterialLinkForm,
+    MoveForm,
+    SectionForm,
+    StatusForm,
+)
+from courses.models import (
+    ContentArea,
+    Convention,
+    Course,
+    CourseStatus,
+    CourseTrainer,
+    Enrolment,
+    EnrolmentStatus,
+    Lesson,
+    Material,
+    Section,
+)
 from courses.views import blueprint
 from lms import permissions
 from lms.db import db, utcnow

@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import io
 
+import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 
+from courses import jobs as course_jobs
 from courses import learners as learner_data
 from courses import services
-from courses.forms import EnrolCategoryForm, EnrolFileForm, EnrolKeyCadresForm, EnrolPeopleForm, EnrolUnitForm
-from courses.models import Course, Enrolment, EnrolmentSource, EnrolmentStatus
+from courses.forms import (
+    EnrolCategoryForm,
+    EnrolFileForm,
+    EnrolKeyCadresForm,
+    EnrolPeopleForm,
+    EnrolUnitForm,
+    parse_group,
+)
+from courses.models import Course, CourseStatus, Enrolment, EnrolmentSource, EnrolmentStatus
 from courses.views import blueprint
-from lms import permissions
+from lms import permissions, spreadsheet
 from lms.db import db, utcnow
 from lms.errors import PermissionDenied, ServiceError
 from lms.forms import ConfirmForm
 from lms.i18n import lazy_gettext as _l
-from lms.models import LearnerCategory
-from lms.services import roster
 from lms.services.directory import PeopleFilter, people_query
 from lms.views.common import actor, get_or_404, today, unit_choices
 
@@ -74,8 +82,8 @@ def _search(course: Course, q: str):
     """People matching ``q`` (diacritics ignored) whom the actor may enrol, with their status here."""
     if not q.strip():
         return [], {}
-    scope_actor = None if _is_editor(course) else actor()  # editors may enrol anyone
-    stmt = people_query(db.session, scope_actor, PeopleFilter(q=q, active=True)).limit(learner_data.SEARCH_LIMIT)
+    stmt = people_query(db.session, actor(), PeopleFilter(q=q, active=True),
+                        everyone=_is_editor(course)).limit(learner_data.SEARCH_LIMIT)  # editors may enrol anyone
     people = list(db.session.scalars(stmt).unique())
     return people, learner_data.enrolled_ids(db.session, course, [p.id for p in people])
 
@@ -88,7 +96,7 @@ def _page(course: Course, forms: dict, status: int = 200, *, result=None, proble
         "courses/enrolment/enrol.html", course=course, forms=forms, q=q, people=people, enrolled=enrolled,
         search_limit=learner_data.SEARCH_LIMIT, result=result, problems=list(problems),
         problem_count=problem_count, errors=list(errors), status_labels=learner_data.STATUS_LABELS,
-        max_rows=roster.max_rows(), max_mb=roster.max_bytes() // (1024 * 1024),
+        max_rows=spreadsheet.max_rows(), max_mb=spreadsheet.max_bytes() // (1024 * 1024),
     ), status
 
 
@@ -115,14 +123,15 @@ def _people_of(course: Course, mode: str, form):
     if mode == "unit":
         return services.people_for(db.session, who, unit_id=form.unit.data, course=course), []
     if mode == "category":
-        return services.people_for(db.session, who, unit_id=_unit_or_none(form.unit.data),
-                                   category=LearnerCategory(form.category.data), course=course), []
+        title, employment = parse_group(form.category.data)
+        return services.people_for(db.session, who, unit_id=_unit_or_none(form.unit.data), title=title,
+                                   employment_type=employment, course=course, on=today()), []
     if mode == "key_cadres":
         return services.people_for(db.session, who, unit_id=_unit_or_none(form.unit.data), key_cadres_only=True,
                                    course=course), []
     storage = form.file.data
-    content = storage.stream.read(roster.max_bytes() + 1)  # never more than the limit in memory
-    table = roster.read_table(content, required=("email",))  # RosterFileError: the file as a whole is unusable
+    content = storage.stream.read(spreadsheet.max_bytes() + 1)  # never more than the limit in memory
+    table = spreadsheet.read_table(content, learner_data.EMAIL_LIST)  # SpreadsheetError: the file is unusable
     found = learner_data.people_from_emails(db.session, who, course,
                                             ((number, values.get("email")) for number, values in table.rows))
     return found.person_ids, found.problems
@@ -145,15 +154,17 @@ def enrol_people(course_id: int):
         return _page(course, forms, 422)
     try:
         person_ids, problems = _people_of(course, mode, form)
-    except roster.RosterFileError as exc:
+    except spreadsheet.SpreadsheetError as exc:
         db.session.rollback()
         form.file.errors = list(form.file.errors) + [exc.message]
         return _page(course, forms, 422)
-    if not person_ids:
+    if isinstance(person_ids, list) and not person_ids:
         _fail(form, _l("Không có ai để ghi danh: không tìm thấy người nào phù hợp mà bạn được phép ghi danh.")
               if not problems else _l("Không ghi danh được ai từ tệp này. Xem các dòng có vấn đề bên dưới."))
         return _page(course, forms, 422, problems=problems[:PROBLEMS_SHOWN],
                      problem_count=len(problems))
+    if mode != "people":
+        return _enrol_in_background(course, forms, mode, form, person_ids, problems)
     try:
         result = services.enrol_people(db.session, actor(), course, person_ids, SOURCES[mode], form.due_on.data,
                                        utcnow())
@@ -165,15 +176,36 @@ def enrol_people(course_id: int):
         return _page(course, forms, 422)
     if result.added == 0 and result.already == 0:
         _fail(form, _l("Không ghi danh được ai: những người đã chọn không thuộc đơn vị bạn quản lý, "
-                       "không còn tồn tại hoặc tài khoản đã bị khóa."))
+                       "không còn tồn tại hoặc tài khoản đã bị khóa.") if result.refused else
+              _l("Không có ai để ghi danh: không tìm thấy người nào phù hợp mà bạn được phép ghi danh."))
         return _page(course, forms, 422)
     db.session.commit()
-    if problems:
-        result.refused += len(problems)
-        return _page(course, _forms(course), result=_summary(result),
-                     problems=problems[:PROBLEMS_SHOWN], problem_count=len(problems))
     flash(_summary(result), "success" if not result.refused else "warning")
     return redirect(url_for("courses.learners", course_id=course.id))
+
+
+def _enrol_in_background(course: Course, forms: dict, mode: str, form, people, problems):
+    """A whole unit, a title's holders, the key cadres, a file: checked here, written by a job."""
+    if course.status == CourseStatus.ARCHIVED:
+        _fail(form, _l("Khóa học đã lưu trữ, không ghi danh thêm được."))
+        return _page(course, forms, 422)
+    if not isinstance(people, list):
+        if not db.session.scalar(sa.select(sa.func.count()).select_from(people.subquery())):
+            _fail(form, _l("Không có ai để ghi danh: không tìm thấy người nào phù hợp mà bạn được phép ghi danh."))
+            return _page(course, forms, 422)
+    notes = [str(_l("Dòng %(n)s (%(email)s): %(message)s", n=p.row, email=p.email or "—", message=p.message))
+             for p in problems]
+    try:
+        job = course_jobs.submit_enrolment(
+            db.session, actor(), course, mode, SOURCES[mode], due_on=form.due_on.data,
+            unit_id=_unit_or_none(getattr(form, "unit", None) and form.unit.data),
+            group=form.category.data if mode == "category" else None, on=today(),
+            person_ids=people if isinstance(people, list) else None, problems=notes, locale=str(get_locale()))
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    db.session.commit()  # the job starts once this is committed
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 @blueprint.post("/<int:course_id>/enrolments/<int:enrolment_id>/withdraw")
@@ -205,16 +237,22 @@ def withdraw(course_id: int, enrolment_id: int):
 
 # -- the learners list and its export -------------------------------------------------------
 
-def _filters(course: Course) -> tuple[learner_data.LearnerFilter, list]:
+def _filters(course: Course, source=None) -> tuple[learner_data.LearnerFilter, list]:
+    args = request.args if source is None else source
     units = _units(course, blank=str(_l("Tất cả đơn vị")))
-    unit_id = request.args.get("unit", type=int) or None
+    unit_id = args.get("unit", type=int) or None
     if unit_id is not None and unit_id not in {c.value for c in units}:
         unit_id = None
     try:
-        status = EnrolmentStatus(request.args.get("status") or "") if request.args.get("status") else None
+        status = EnrolmentStatus(args.get("status") or "") if args.get("status") else None
     except ValueError:
         status = None
-    return learner_data.LearnerFilter(q=(request.args.get("q") or "")[:200], unit_id=unit_id, status=status), units
+    return learner_data.LearnerFilter(q=(args.get("q") or "")[:200], unit_id=unit_id, status=status), units
+
+
+def _filter_args(filters: learner_data.LearnerFilter) -> dict:
+    return {k: v for k, v in (("q", filters.q), ("unit", filters.unit_id),
+                              ("status", filters.status.value if filters.status else None)) if v}
 
 
 @blueprint.get("/<int:course_id>/learners")
@@ -224,8 +262,7 @@ def learners(course_id: int):
     filters, units = _filters(course)
     page = max(1, min(request.args.get("page", 1, type=int), 100000))
     pagination = learner_data.learners_page(db.session, actor(), course, filters, page)
-    export_args = {k: v for k, v in (("q", filters.q), ("unit", filters.unit_id),
-                                     ("status", filters.status.value if filters.status else None)) if v}
+    export_args = _filter_args(filters)
     return render_template(
         "courses/enrolment/learners.html", course=course, pagination=pagination, filters=filters, units=units,
         status_labels=learner_data.STATUS_LABELS, source_labels=learner_data.SOURCE_LABELS,
@@ -235,13 +272,37 @@ def learners(course_id: int):
     )
 
 
+#: Lists longer than this are exported by a background job, not inside the request.
+EXPORT_INLINE_MAX = 2000
+
+
 @blueprint.get("/<int:course_id>/learners.xlsx")
 @permissions.allowed("course.learners")
 def learners_export(course_id: int):
     course = _course(course_id, "course.learners")
     filters, _ = _filters(course)
+    if learner_data.count_learners(db.session, actor(), course, filters) > EXPORT_INLINE_MAX:
+        flash(_l("Danh sách dài hơn %(n)s học viên được xuất ở chế độ nền: hãy bấm “Xuất Excel”.",
+                 n=EXPORT_INLINE_MAX), "info")
+        return redirect(url_for("courses.learners", course_id=course.id, **_filter_args(filters)))
     data = learner_data.build_export(db.session, actor(), course, filters)
     response = send_file(io.BytesIO(data), mimetype=learner_data.XLSX_MIMETYPE, as_attachment=True,
                          download_name=learner_data.export_filename(course), max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@blueprint.post("/<int:course_id>/learners/export")
+@permissions.allowed("course.learners")
+def learners_export_job(course_id: int):
+    """Export the learners (as filtered) in the background; the job's page offers the file."""
+    course = _course(course_id, "course.learners")
+    ConfirmForm()  # the CSRF token (checked globally)
+    filters, _ = _filters(course, request.form)
+    try:
+        job = course_jobs.submit_export(db.session, actor(), course, filters, locale=str(get_locale()))
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    db.session.commit()
+    return redirect(url_for("jobs.detail", job_id=job.id))

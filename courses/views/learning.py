@@ -28,7 +28,6 @@ from lms.storage import StorageError, get_storage
 from lms.text import clean
 from lms.views.common import actor, today
 
-
 #: Files are data, never pages: nothing in them may run, even when a browser shows one inline.
 FILE_CSP = "default-src 'none'; sandbox"
 _KIND_BY_MIMETYPE = {kind.mimetype: kind for kind in KINDS.values()}

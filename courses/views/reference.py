@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
-
-import sqlalchemy as sa
 
 from courses import services
 from courses.models import ContentArea, Convention

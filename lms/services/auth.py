@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from lms.i18n import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from lms import audit
 from lms.errors import ServiceError
+from lms.i18n import lazy_gettext as _l
 from lms.models import LoginSession, Person
 from lms.passwords import hash_password, password_problems, verify_password
 from lms.text import clean, email_key, nfc
@@ -55,23 +55,31 @@ def start_session(session: Session, person: Person, *, now: datetime, ip: str | 
 
 
 def load_session(session: Session, token: str, *, now: datetime) -> Person | None:
-    """The person of a live login session, or None if it is unknown, ended or expired."""
+    """The person of a live login session, or None if it is unknown, ended or expired. Reads
+    only; when the session is due to be marked as seen, ``person.login_session_id`` is set and
+    the caller calls :func:`touch_session` in a transaction of its own (after the request)."""
     if not token or len(token) > 128:
         return None
     row = session.execute(
-        sa.select(LoginSession, Person).join(Person, Person.id == LoginSession.person_id)
+        sa.select(LoginSession.id, LoginSession.last_seen_at, Person)
+        .join(Person, Person.id == LoginSession.person_id)
         .where(LoginSession.token_hash == _digest(token), LoginSession.revoked_at.is_(None),
                LoginSession.expires_at > now, Person.active.is_(True))
     ).first()
     if row is None:
         return None
-    login, person = row
-    if now - login.last_seen_at > SEEN_EVERY:
-        login.last_seen_at = now
-        hours = current_app.config.get("SESSION_HOURS", 8)
-        login.expires_at = now + timedelta(hours=hours)
+    login_id, last_seen, person = row
     person.login_token = token
+    person.login_session_id = login_id if now - last_seen > SEEN_EVERY else None
     return person
+
+
+def touch_session(session: Session, login_id: int, *, now: datetime) -> None:
+    """Mark a login session as seen now and slide its expiry (sessions end after
+    ``SESSION_HOURS`` without activity)."""
+    hours = current_app.config.get("SESSION_HOURS", 8)
+    session.execute(sa.update(LoginSession).where(LoginSession.id == login_id, LoginSession.revoked_at.is_(None))
+                    .values(last_seen_at=now, expires_at=now + timedelta(hours=hours)))
 
 
 def end_session(session: Session, token: str | None, *, now: datetime) -> None:

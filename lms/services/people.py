@@ -11,12 +11,26 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from lms.i18n import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from lms import audit, permissions
+from lms import audit, periods, permissions
+from lms.actors import Actor
 from lms.errors import PermissionDenied, ServiceError
-from lms.models import KeyCadrePeriod, LearnerCategory, Membership, Person, Role, RoleAssignment, Unit
+from lms.i18n import lazy_gettext as _l
+from lms.models import (
+    DISTRICT_LEVEL_ENDED,
+    EmploymentType,
+    Gender,
+    KeyCadrePeriod,
+    LegalTitle,
+    Membership,
+    Person,
+    ReporterLevel,
+    Role,
+    RoleAssignment,
+    TitleKind,
+    Unit,
+)
 from lms.passwords import hash_password, password_problems
 from lms.services.auth import revoke_all_sessions
 from lms.text import clean, email_key, fold
@@ -34,7 +48,8 @@ class PersonInput:
     email: str
     phone: str | None = None
     position: str | None = None
-    category: LearnerCategory | str = LearnerCategory.OFFICIAL
+    employment_type: EmploymentType | str | None = None
+    gender: Gender | str | None = None
 
 
 @dataclass
@@ -44,7 +59,12 @@ class CleanPerson:
     email_key: str
     phone: str | None
     position: str | None
-    category: LearnerCategory
+    employment_type: EmploymentType | None
+    gender: Gender | None
+
+
+#: The fields of a person that :func:`update_person` compares and changes.
+PERSON_FIELDS = ("full_name", "email", "phone", "position", "employment_type", "gender")
 
 
 def clean_name(value: str | None) -> str:
@@ -56,7 +76,7 @@ def clean_name(value: str | None) -> str:
     for ch in name:
         if ch in _NAME_PUNCT:
             continue
-        if not unicodedata.category(ch)[0] in "LM":
+        if unicodedata.category(ch)[0] not in "LM":
             raise ServiceError(
                 _l("Họ và tên chỉ được gồm chữ cái, dấu cách và các dấu . ' - ( )."), "full_name"
             )
@@ -101,11 +121,22 @@ def clean_position(value: str | None) -> str | None:
     return position
 
 
-def clean_category(value: LearnerCategory | str | None) -> LearnerCategory:
+def clean_employment(value: EmploymentType | str | None) -> EmploymentType | None:
+    if not value:
+        return None
     try:
-        return LearnerCategory(value or LearnerCategory.OFFICIAL)
+        return EmploymentType(value)
     except ValueError:
-        raise ServiceError(_l("Đối tượng học viên không hợp lệ."), "category") from None
+        raise ServiceError(_l("Đối tượng (loại cán bộ) không hợp lệ."), "employment_type") from None
+
+
+def clean_gender(value: Gender | str | None) -> Gender | None:
+    if not value:
+        return None
+    try:
+        return Gender(value)
+    except ValueError:
+        raise ServiceError(_l("Giới tính không hợp lệ."), "gender") from None
 
 
 def find_by_email(session: Session, email: str) -> Person | None:
@@ -120,7 +151,7 @@ def clean_person(session: Session, data: PersonInput, exclude_id: int | None = N
     for field, cleaner, raw in (
         ("full_name", clean_name, data.full_name), ("email", clean_email, data.email),
         ("phone", clean_phone, data.phone), ("position", clean_position, data.position),
-        ("category", clean_category, data.category),
+        ("employment_type", clean_employment, data.employment_type), ("gender", clean_gender, data.gender),
     ):
         try:
             values[field] = cleaner(raw)
@@ -136,22 +167,22 @@ def clean_person(session: Session, data: PersonInput, exclude_id: int | None = N
         field = next(iter(errors))
         raise ServiceError(errors[field], field, errors)
     return CleanPerson(values["full_name"], values["email"], email_key(values["email"]), values["phone"],
-                       values["position"], values["category"])
+                       values["position"], values["employment_type"], values["gender"])
 
 
 def _index(person: Person) -> None:
     person.search_text = fold(" ".join(filter(None, [person.full_name, person.email, person.phone, person.position])))[:800]
 
 
-def _require_manage_unit(session: Session, actor: Person | None, unit: Unit) -> None:
-    if actor is not None and not permissions.may_manage_unit(session, actor, unit):
+def _require_manage_unit(session: Session, actor: Actor, unit: Unit) -> None:
+    if not permissions.may_manage_unit(session, actor, unit):
         raise PermissionDenied(_l("Bạn không có quyền quản lý người của đơn vị “%(name)s”.", name=unit.name), "unit")
     if not unit.active:
         raise ServiceError(_l("Đơn vị “%(name)s” đã giải thể hoặc sáp nhập.", name=unit.name), "unit")
 
 
-def _require_manage_person(session: Session, actor: Person | None, person: Person) -> None:
-    if actor is not None and not permissions.may_manage_person(session, actor, person):
+def _require_manage_person(session: Session, actor: Actor, person: Person) -> None:
+    if not permissions.may_manage_person(session, actor, person):
         raise PermissionDenied(_l("Bạn không có quyền quản lý tài khoản này."))
 
 
@@ -161,38 +192,52 @@ def check_new_password(password: str, person_like: CleanPerson | Person) -> None
         raise ServiceError(problems[0], "password")
 
 
-def _check_date(current_from: date | None, on: date) -> None:
-    if current_from is not None and on < current_from:
-        raise ServiceError(
-            _l("Ngày hiệu lực không được trước ngày bắt đầu của giai đoạn hiện tại (%(d)s).",
-               d=current_from.strftime("%d/%m/%Y")),
-            "on",
-        )
-
-
 # -- create and edit ------------------------------------------------------------------------
 
+def unit_date_problem(unit: Unit, day: date):
+    """Why ``day`` cannot be a day of membership (or key-cadre status) in ``unit``: before the
+    unit existed, or once it had ended. None when it can."""
+    if day < unit.established_on:
+        return _l("Ngày %(d)s trước ngày thành lập đơn vị “%(name)s” (%(since)s).", d=periods.vn_day(day),
+                  name=unit.name, since=periods.vn_day(unit.established_on))
+    if unit.closed_on is not None and day >= unit.closed_on:
+        return _l("Đơn vị “%(name)s” đã thôi hoạt động từ ngày %(d)s.", name=unit.name,
+                  d=periods.vn_day(unit.closed_on))
+    return None
+
+
+def _check_unit_date(unit: Unit, day: date, field: str = "on") -> None:
+    problem = unit_date_problem(unit, day)
+    if problem is not None:
+        raise ServiceError(problem, field)
+
+
 def create_person(
-    session: Session, actor: Person | None, data: PersonInput, *, unit: Unit, password: str,
-    key_cadre: bool = False, on: date, roles: tuple[Role, ...] = (Role.TRAINEE,),
+    session: Session, actor: Actor, data: PersonInput, *, unit: Unit, password: str,
+    key_cadre: bool = False, on: date, key_on: date | None = None, roles: tuple[Role, ...] = (Role.TRAINEE,),
     must_change_password: bool = True, password_hash: str | None = None,
 ) -> Person:
-    """Create an account in ``unit`` from day ``on``.
+    """Create an account in ``unit`` from day ``on`` (a key cadre from ``key_on``, by default
+    the same day).
 
     ``password_hash`` lets a bulk caller (the roster import) hash one shared initial password
     once instead of once per person; it must have checked that password against the policy
     for this person with :func:`check_new_password`.
     """
     _require_manage_unit(session, actor, unit)
+    _check_unit_date(unit, on)
+    key_on = key_on or on
+    if key_cadre:
+        _check_unit_date(unit, key_on, "key_on")
     cleaned = clean_person(session, data)
     if password_hash is None:
         check_new_password(password, cleaned)
     for role in roles:
-        if role == Role.ADMIN and actor is not None and not permissions.is_admin(actor):
+        if role == Role.ADMIN and not permissions.is_admin(actor):
             raise PermissionDenied(_l("Bạn không có quyền cấp vai trò này."), "roles")
     person = Person(
         full_name=cleaned.full_name, email=cleaned.email, email_key=cleaned.email_key, phone=cleaned.phone,
-        position=cleaned.position, category=cleaned.category,
+        position=cleaned.position, employment_type=cleaned.employment_type, gender=cleaned.gender,
         password_hash=password_hash or hash_password(password),
         must_change_password=must_change_password, active=True,
     )
@@ -201,22 +246,23 @@ def create_person(
     session.flush()
     person.memberships.append(Membership(unit_id=unit.id, valid_from=on, unit=unit))
     if key_cadre:
-        person.key_cadre_periods.append(KeyCadrePeriod(valid_from=on))
+        person.key_cadre_periods.append(KeyCadrePeriod(valid_from=key_on))
     session.flush()
     audit.record(session, actor, "person.create", object_type="person", object_id=person.id, unit_id=unit.id,
                  summary=f"{person.full_name} <{person.email}>",
-                 details={"unit": unit.code, "key_cadre": key_cadre, "on": on.isoformat()})
+                 details={"unit": unit.code, "key_cadre": key_cadre, "on": on.isoformat(),
+                          **({"key_on": key_on.isoformat()} if key_cadre and key_on != on else {})})
     for role in dict.fromkeys(roles):
         grant_role(session, actor, person, role, unit if role == Role.UNIT_ADMIN else None)
     return person
 
 
-def update_person(session: Session, actor: Person | None, person: Person, data: PersonInput) -> list[str]:
+def update_person(session: Session, actor: Actor, person: Person, data: PersonInput) -> list[str]:
     """Change a person's details; returns the names of the fields that changed."""
     _require_manage_person(session, actor, person)
     cleaned = clean_person(session, data, exclude_id=person.id)
     changes = {}
-    for field in ("full_name", "email", "phone", "position", "category"):
+    for field in PERSON_FIELDS:
         new = getattr(cleaned, field)
         old = getattr(person, field)
         if new != old:
@@ -233,7 +279,7 @@ def update_person(session: Session, actor: Person | None, person: Person, data: 
     return list(changes)
 
 
-def move_person(session: Session, actor: Person | None, person: Person, unit: Unit, on: date) -> bool:
+def move_person(session: Session, actor: Actor, person: Person, unit: Unit, on: date) -> bool:
     """Move ``person`` to ``unit`` from day ``on``: the current membership is closed, a new one
     opened. Returns False when the person is already there."""
     _require_manage_person(session, actor, person)
@@ -241,19 +287,11 @@ def move_person(session: Session, actor: Person | None, person: Person, unit: Un
     current = person.current_membership
     if current is not None and current.unit_id == unit.id:
         return False
-    if current is not None:
-        _check_date(current.valid_from, on)
-        old_unit = current.unit
-        if current.valid_from == on:
-            current.unit_id = unit.id
-            current.unit = unit
-        else:
-            current.valid_to = on
-            session.flush()
-            person.memberships.append(Membership(unit_id=unit.id, unit=unit, valid_from=on))
-    else:
-        old_unit = None
-        person.memberships.append(Membership(unit_id=unit.id, unit=unit, valid_from=on))
+    _check_unit_date(unit, on)
+    old_unit = current.unit if current is not None else None
+    periods.replace(session, current, on, lambda: Membership(unit_id=unit.id, unit=unit),
+                    collection=person.memberships, previous=list(person.memberships),
+                    same=lambda old: old.unit_id == unit.id)
     session.flush()
     audit.record(session, actor, "person.move", object_type="person", object_id=person.id, unit_id=unit.id,
                  summary=f"{person.full_name}: {old_unit.code if old_unit else '—'} → {unit.code}",
@@ -261,9 +299,9 @@ def move_person(session: Session, actor: Person | None, person: Person, unit: Un
     return True
 
 
-def set_key_cadre(session: Session, actor: Person | None, person: Person, value: bool, on: date) -> bool:
+def set_key_cadre(session: Session, actor: Actor, person: Person, value: bool, on: date) -> bool:
     """Make ``person`` a key cadre from day ``on`` (or end it on that day). Returns whether
-    anything changed."""
+    anything changed. Switching off and on again on one day leaves one period, not two."""
     _require_manage_person(session, actor, person)
     current = person.current_key_cadre
     if bool(current) == value:
@@ -273,16 +311,11 @@ def set_key_cadre(session: Session, actor: Person | None, person: Person, value:
         raise ServiceError(_l("Tài khoản đã bị khóa. Hãy mở khóa trước khi đặt là cán bộ chủ chốt."), "key_cadre")
     if value:
         last = person.key_cadre_periods[-1] if person.key_cadre_periods else None
-        if last is not None and last.valid_to is not None and on < last.valid_to:
-            _check_date(last.valid_to, on)
-        person.key_cadre_periods.append(KeyCadrePeriod(valid_from=on))
+        periods.check_start(last.valid_to if last is not None else None, on)
+        periods.replace(session, None, on, KeyCadrePeriod, collection=person.key_cadre_periods,
+                        previous=list(person.key_cadre_periods), same=lambda old: True)
     else:
-        _check_date(current.valid_from, on)
-        if current.valid_from == on:
-            person.key_cadre_periods.remove(current)
-            session.delete(current)
-        else:
-            current.valid_to = on
+        periods.end(session, current, on, collection=person.key_cadre_periods)
     session.flush()
     unit = person.current_unit
     audit.record(session, actor, "person.key_cadre", object_type="person", object_id=person.id,
@@ -303,13 +336,13 @@ def _active_admin_count(session: Session) -> int:
     return len(set(ids))
 
 
-def deactivate_person(session: Session, actor: Person | None, person: Person, on: date, now: datetime) -> bool:
+def deactivate_person(session: Session, actor: Actor, person: Person, on: date, now: datetime) -> bool:
     """Disable the account from day ``on``: the person can no longer log in, their sessions end
     and their key-cadre period (if any) ends that day. Their history stays."""
     _require_manage_person(session, actor, person)
     if not person.active:
         return False
-    if actor is not None and actor.id == person.id:
+    if actor.id is not None and actor.id == person.id:
         raise ServiceError(_l("Bạn không thể tự khóa tài khoản của mình."))
     if person.has_role(Role.ADMIN) and _active_admin_count(session) <= 1:
         raise ServiceError(_l("Không thể khóa quản trị hệ thống cuối cùng."))
@@ -324,7 +357,7 @@ def deactivate_person(session: Session, actor: Person | None, person: Person, on
     return True
 
 
-def reactivate_person(session: Session, actor: Person | None, person: Person) -> bool:
+def reactivate_person(session: Session, actor: Actor, person: Person) -> bool:
     _require_manage_person(session, actor, person)
     if person.active:
         return False
@@ -336,7 +369,7 @@ def reactivate_person(session: Session, actor: Person | None, person: Person) ->
     return True
 
 
-def reset_password(session: Session, actor: Person | None, person: Person, password: str, now: datetime) -> None:
+def reset_password(session: Session, actor: Actor, person: Person, password: str, now: datetime) -> None:
     """An administrator sets a new password: the person must change it at next login and all
     their sessions end."""
     _require_manage_person(session, actor, person)
@@ -352,7 +385,7 @@ def reset_password(session: Session, actor: Person | None, person: Person, passw
 
 # -- roles ----------------------------------------------------------------------------------
 
-def grant_role(session: Session, actor: Person | None, person: Person, role: Role | str,
+def grant_role(session: Session, actor: Actor, person: Person, role: Role | str,
                unit: Unit | None = None) -> RoleAssignment | None:
     """Give ``person`` a role (a unit administrator's scoped to ``unit``). Returns None when
     they already hold it."""
@@ -365,7 +398,7 @@ def grant_role(session: Session, actor: Person | None, person: Person, role: Rol
     elif unit is None:
         raise ServiceError(_l("Hãy chọn đơn vị mà người này được quản trị."), "unit")
     _require_manage_person(session, actor, person)
-    if actor is not None and not permissions.may_grant(session, actor, role, unit.id if unit else None):
+    if not permissions.may_grant(session, actor, role, unit.id if unit else None):
         raise PermissionDenied(_l("Bạn không có quyền cấp vai trò này."), "role")
     if unit is not None and not unit.active:
         raise ServiceError(_l("Đơn vị “%(name)s” đã giải thể hoặc sáp nhập.", name=unit.name), "unit")
@@ -373,7 +406,7 @@ def grant_role(session: Session, actor: Person | None, person: Person, role: Rol
         if existing.role == role and existing.unit_id == (unit.id if unit else None):
             return None
     assignment = RoleAssignment(role=role, unit_id=unit.id if unit else None, unit=unit,
-                                granted_by_id=actor.id if actor else None)
+                                granted_by_id=actor.id)
     person.roles.append(assignment)
     session.flush()
     permissions.forget(person)
@@ -384,11 +417,11 @@ def grant_role(session: Session, actor: Person | None, person: Person, role: Rol
     return assignment
 
 
-def revoke_role(session: Session, actor: Person | None, person: Person, assignment: RoleAssignment) -> None:
+def revoke_role(session: Session, actor: Actor, person: Person, assignment: RoleAssignment) -> None:
     if assignment.person_id != person.id:
         raise ServiceError(_l("Vai trò không thuộc người này."), "role")
     _require_manage_person(session, actor, person)
-    if actor is not None and not permissions.may_grant(session, actor, assignment.role, assignment.unit_id):
+    if not permissions.may_grant(session, actor, assignment.role, assignment.unit_id):
         raise PermissionDenied(_l("Bạn không có quyền thu hồi vai trò này."), "role")
     if assignment.role == Role.ADMIN and person.active and _active_admin_count(session) <= 1:
         raise ServiceError(_l("Không thể thu hồi quyền của quản trị hệ thống cuối cùng."), "role")
@@ -401,3 +434,98 @@ def revoke_role(session: Session, actor: Person | None, person: Person, assignme
     audit.record(session, actor, "role.revoke", object_type="person", object_id=person.id,
                  unit_id=(unit or home).id if (unit or home) else None,
                  summary=f"{person.full_name}: {assignment.role.value}{' ' + unit.code if unit else ''}")
+
+
+# -- titles of legal dissemination ----------------------------------------------------------
+
+@dataclass
+class TitleInput:
+    kind: TitleKind | str
+    level: ReporterLevel | str | None = None
+    decision_number: str | None = None
+    decision_date: date | None = None
+    issuing_authority: str | None = None
+    #: Default: the decision date.
+    valid_from: date | None = None
+
+
+DECISION_MAX = 100
+AUTHORITY_MAX = 255
+
+
+def clean_title(data: TitleInput, *, today: date) -> tuple[TitleKind, ReporterLevel | None, str | None, str | None,
+                                                            date]:
+    """Check a title's fields; returns (kind, level, decision number, authority, valid from)."""
+    errors: dict[str, object] = {}
+    try:
+        kind = TitleKind(data.kind)
+    except ValueError:
+        raise ServiceError(_l("Chức danh không hợp lệ."), "kind") from None
+    level = None
+    if data.level:
+        try:
+            level = ReporterLevel(data.level)
+        except ValueError:
+            errors["level"] = _l("Cấp công nhận không hợp lệ.")
+    if kind == TitleKind.LEGAL_PROPAGANDIST and level is not None:
+        errors["level"] = _l("Tuyên truyền viên pháp luật không có cấp công nhận; hãy để trống.")
+    number = clean(data.decision_number) or None
+    if number and len(number) > DECISION_MAX:
+        errors["decision_number"] = _l("Số quyết định không được dài quá %(n)s ký tự.", n=DECISION_MAX)
+    authority = clean(data.issuing_authority) or None
+    if authority and len(authority) > AUTHORITY_MAX:
+        errors["issuing_authority"] = _l("Tên cơ quan không được dài quá %(n)s ký tự.", n=AUTHORITY_MAX)
+    if data.decision_date is not None and data.decision_date > today:
+        errors["decision_date"] = _l("Ngày quyết định không được ở sau hôm nay.")
+    valid_from = data.valid_from or data.decision_date or today
+    if data.decision_date is not None and valid_from < data.decision_date:
+        errors["valid_from"] = _l("Ngày có hiệu lực không được trước ngày quyết định.")
+    if kind == TitleKind.LEGAL_REPORTER and level == ReporterLevel.DISTRICT and valid_from >= DISTRICT_LEVEL_ENDED:
+        errors["level"] = _l("Cấp huyện đã kết thúc từ ngày 01/7/2025; không công nhận báo cáo viên cấp huyện "
+                             "từ ngày đó.")
+    if errors:
+        first = next(iter(errors))
+        raise ServiceError(errors[first], first, errors)
+    return kind, level, number, authority, valid_from
+
+
+def add_title(session: Session, actor: Actor, person: Person, data: TitleInput, *, today: date) -> LegalTitle:
+    """Record that ``person`` holds a title from ``valid_from``. A title of the same kind still
+    open ends that day (a legal reporter recognised again at another level, say)."""
+    _require_manage_person(session, actor, person)
+    kind, level, number, authority, valid_from = clean_title(data, today=today)
+    current = person.current_title(kind)
+    title = periods.replace(
+        session, current, valid_from,
+        lambda: LegalTitle(kind=kind, level=level, decision_number=number, decision_date=data.decision_date,
+                           issuing_authority=authority, recorded_by_id=actor.id),
+        collection=person.titles, field="valid_from")
+    session.flush()
+    unit = person.current_unit
+    audit.record(session, actor, "person.title_add", object_type="person", object_id=person.id,
+                 unit_id=unit.id if unit else None, summary=f"{person.full_name}: {kind.value}",
+                 details={"kind": kind.value, "level": level.value if level else None, "decision": number,
+                          "from": valid_from.isoformat()})
+    return title
+
+
+def end_title(session: Session, actor: Actor, person: Person, title: LegalTitle, on: date,
+              reason: str | None = None) -> bool:
+    """``person`` no longer holds ``title`` from day ``on``; returns False if it had ended."""
+    if title.person_id != person.id:
+        raise ServiceError(_l("Chức danh không thuộc người này."), "title")
+    _require_manage_person(session, actor, person)
+    if title.valid_to is not None:
+        return False
+    reason = clean(reason) or None
+    if reason and len(reason) > AUTHORITY_MAX:
+        raise ServiceError(_l("Lý do không được dài quá %(n)s ký tự.", n=AUTHORITY_MAX), "reason")
+    kept = periods.end(session, title, on, collection=person.titles)
+    if kept:
+        title.end_reason = reason
+    session.flush()
+    unit = person.current_unit
+    audit.record(session, actor, "person.title_end", object_type="person", object_id=person.id,
+                 unit_id=unit.id if unit else None, summary=f"{person.full_name}: {title.kind.value}",
+                 details={"on": on.isoformat(), "reason": reason})
+    return True

@@ -5,7 +5,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from lms.i18n import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from lms import permissions
@@ -13,6 +12,7 @@ from lms.db import db, utcnow
 from lms.errors import ServiceError
 from lms.extensions import limiter
 from lms.forms import ChangePasswordForm, ConfirmForm, LoginForm
+from lms.i18n import lazy_gettext as _l
 from lms.services import auth as auth_service
 from lms.text import email_key
 

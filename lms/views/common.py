@@ -11,8 +11,8 @@ from wtforms.fields.choices import SelectChoice
 from lms import permissions
 from lms.db import db, utcnow
 from lms.models import Unit
-from lms.services.units import load_tree
 from lms.timeutil import local_day
+from lms.tree import load_tree
 
 
 def actor():

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
-from lms.i18n import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from lms.db import db
+from lms.i18n import lazy_gettext as _l
 
 MESSAGES = {
     400: (_l("Yêu cầu không hợp lệ"), _l("Máy chủ không hiểu yêu cầu này. Vui lòng quay lại và thử lại.")),

@@ -7,12 +7,19 @@ from datetime import date, datetime
 from flask import Flask, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
-from markupsafe import Markup
 
 from lms import permissions
 from lms.db import db
-from lms.labels import CATEGORY_LABELS, ROLE_LABELS, UNIT_KIND_LABELS
-
+from lms.labels import (
+    EMPLOYMENT_LABELS,
+    GENDER_LABELS,
+    LEVEL_LABELS,
+    ROLE_LABELS,
+    SUCCESSION_LABELS,
+    TITLE_LABELS,
+    TITLE_SHORT,
+    UNIT_KIND_LABELS,
+)
 
 # Vietnamese administrative style is day/month/year with four digits; English uses the
 # locale's medium style ("Jan 1, 2024").
@@ -48,7 +55,9 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["dt"] = local_datetime
     app.jinja_env.filters["d"] = local_date
     app.jinja_env.globals.update(
-        ROLE_LABELS=ROLE_LABELS, CATEGORY_LABELS=CATEGORY_LABELS, UNIT_KIND_LABELS=UNIT_KIND_LABELS,
+        ROLE_LABELS=ROLE_LABELS, UNIT_KIND_LABELS=UNIT_KIND_LABELS, EMPLOYMENT_LABELS=EMPLOYMENT_LABELS,
+        GENDER_LABELS=GENDER_LABELS, TITLE_LABELS=TITLE_LABELS, TITLE_SHORT=TITLE_SHORT, LEVEL_LABELS=LEVEL_LABELS,
+        SUCCESSION_LABELS=SUCCESSION_LABELS,
         url_with=url_with,
     )
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, abort, flash, redirect, request, url_for
-from lms.i18n import lazy_gettext as _l
 from flask_login import current_user
+
+from lms.i18n import lazy_gettext as _l
 
 _ALLOWED_WHILE_CHANGING = {"auth.change_password", "auth.logout", "auth.set_language", "static", "bootstrap.static",
                            "main.health"}

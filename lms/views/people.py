@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from lms.i18n import lazy_gettext as _l
 
 from lms import permissions
 from lms.db import db, utcnow
 from lms.errors import ServiceError
-from lms.forms import (ConfirmForm, GrantRoleForm, KeyCadreForm, MovePersonForm, NewPersonForm, PersonForm,
-                       ResetPasswordForm, role_choices)
-from lms.models import LearnerCategory, Person, Role, RoleAssignment, Unit
+from lms.forms import (
+    ConfirmForm,
+    EndTitleForm,
+    GrantRoleForm,
+    KeyCadreForm,
+    MovePersonForm,
+    NewPersonForm,
+    PersonForm,
+    ResetPasswordForm,
+    TitleForm,
+    role_choices,
+)
+from lms.i18n import lazy_gettext as _l
+from lms.models import EmploymentType, LegalTitle, Person, Role, RoleAssignment, TitleKind, Unit
 from lms.services import people as service
 from lms.services.directory import PeopleFilter, people_query
 from lms.views.common import actor, get_or_404, show_errors, today, unit_choices
@@ -43,7 +53,8 @@ def index():
     if unit_id is not None and unit_id not in {c.value for c in units}:
         unit_id = None
     filters = PeopleFilter(
-        q=(request.args.get("q") or "")[:200], unit_id=unit_id, category=_enum_arg("category", LearnerCategory),
+        q=(request.args.get("q") or "")[:200], unit_id=unit_id, title=_enum_arg("title", TitleKind),
+        employment_type=_enum_arg("employment", EmploymentType), on=today(),
         key_cadre=_bool_arg("key"), role=_enum_arg("role", Role), active=_bool_arg("active", True),
     )
     page = max(1, min(request.args.get("page", 1, type=int), 100000))
@@ -66,12 +77,11 @@ def create():
         form.unit.data = request.args.get("unit", type=int)
     if form.validate_on_submit():
         unit = get_or_404(Unit, form.unit.data)
-        data = service.PersonInput(form.full_name.data, form.email.data, form.phone.data, form.position.data,
-                                   form.category.data)
+        data = _person_input(form)
         try:
             person = service.create_person(
                 db.session, actor(), data, unit=unit, password=form.password.data, key_cadre=form.key_cadre.data,
-                on=form.on.data, roles=tuple(Role(r) for r in form.roles.data),
+                on=form.on.data, key_on=form.key_on.data, roles=tuple(Role(r) for r in form.roles.data),
             )
         except ServiceError as exc:
             _fail(form, exc)
@@ -81,6 +91,11 @@ def create():
                      name=person.full_name), "success")
             return redirect(url_for("people.detail", person_id=person.id))
     return render_template("people/new.html", form=form), 200 if not form.errors else 422
+
+
+def _person_input(form) -> service.PersonInput:
+    return service.PersonInput(form.full_name.data, form.email.data, form.phone.data, form.position.data,
+                               form.employment_type.data or None, form.gender.data or None)
 
 
 def _visible_person(person_id: int) -> Person:
@@ -101,15 +116,19 @@ def _forms(person: Person):
     password = ResetPasswordForm(prefix="pw")
     grant = GrantRoleForm(prefix="role")
     confirm = ConfirmForm(prefix="confirm")
+    title = TitleForm(prefix="title")
+    end_title = EndTitleForm(prefix="end")
     move.unit.choices = unit_choices()
     grant.role.choices = role_choices(permissions.is_admin(actor()))
     grant.unit.choices = unit_choices(blank=str(_l("— Không áp dụng —")))
     if get:
-        edit.category.data = person.category.value
+        edit.employment_type.data = person.employment_type.value if person.employment_type else ""
+        edit.gender.data = person.gender.value if person.gender else ""
         move.unit.data = person.current_unit.id if person.current_unit else None
         key.key_cadre.data = "0" if person.is_key_cadre else "1"
-        move.on.data = key.on.data = today()
-    return {"edit": edit, "move": move, "key-cadre": key, "password": password, "grant": grant, "confirm": confirm}
+        move.on.data = key.on.data = end_title.on.data = today()
+    return {"edit": edit, "move": move, "key-cadre": key, "password": password, "grant": grant, "confirm": confirm,
+            "title": title, "end-title": end_title}
 
 
 def _render(person: Person, forms, status=200):
@@ -127,7 +146,7 @@ def detail(person_id: int):
     return _render(person, _forms(person))
 
 
-@bp.post("/<int:person_id>/<any(edit, move, 'key-cadre', password, grant, deactivate, reactivate):action>")
+@bp.post("/<int:person_id>/<any(edit, move, 'key-cadre', password, grant, title, deactivate, reactivate):action>")
 @permissions.people_managers
 def change(person_id: int, action: str):
     person = _visible_person(person_id)
@@ -153,9 +172,7 @@ def change(person_id: int, action: str):
 def _apply(person: Person, action: str, form):
     session, who = db.session, actor()
     if action == "edit":
-        data = service.PersonInput(form.full_name.data, form.email.data, form.phone.data, form.position.data,
-                                   form.category.data)
-        changed = service.update_person(session, who, person, data)
+        changed = service.update_person(session, who, person, _person_input(form))
         return _l("Đã lưu thông tin.") if changed else _l("Không có thay đổi nào.")
     if action == "move":
         unit = get_or_404(Unit, form.unit.data)
@@ -175,6 +192,11 @@ def _apply(person: Person, action: str, form):
         unit = session.get(Unit, form.unit.data) if form.unit.data else None
         granted = service.grant_role(session, who, person, role, unit)
         return _l("Đã cấp vai trò.") if granted else _l("Người này đã có vai trò đó.")
+    if action == "title":
+        service.add_title(session, who, person, service.TitleInput(
+            form.kind.data, form.level.data or None, form.decision_number.data, form.decision_date.data,
+            form.issuing_authority.data, form.valid_from.data), today=today())
+        return _l("Đã ghi nhận chức danh.")
     if action == "deactivate":
         service.deactivate_person(session, who, person, today(), utcnow())
         return _l("Đã khóa tài khoản.")
@@ -201,3 +223,28 @@ def revoke(person_id: int, assignment_id: int):
     db.session.commit()
     flash(_l("Đã thu hồi vai trò."), "success")
     return redirect(url_for("people.detail", person_id=person.id))
+
+
+@bp.post("/<int:person_id>/titles/<int:title_id>/end")
+@permissions.people_managers
+def end_title(person_id: int, title_id: int):
+    person = _visible_person(person_id)
+    title = db.session.get(LegalTitle, title_id)
+    if title is None or title.person_id != person.id:
+        abort(404)
+    if not permissions.may_manage_person(db.session, actor(), person):
+        abort(403)
+    forms = _forms(person)
+    form = forms["end-title"]
+    if form.validate_on_submit():
+        try:
+            ended = service.end_title(db.session, actor(), person, title, form.on.data, form.reason.data)
+        except ServiceError as exc:
+            _fail(form, exc)
+        else:
+            db.session.commit()
+            flash(_l("Đã ghi nhận thôi chức danh.") if ended else _l("Chức danh này đã kết thúc trước đó."), "success")
+            return redirect(url_for("people.detail", person_id=person.id))
+    db.session.rollback()
+    flash(_l("Chưa lưu được thay đổi. Vui lòng xem các lỗi bên dưới."), "danger")
+    return _render(db.session.get(Person, person_id), forms, 422)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -12,14 +12,14 @@ from courses import services
 from courses.models import ContentArea, Convention, CourseStatus
 from lms.db import db
 
-NOW = datetime(2025, 3, 1, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)
 
 
 def pdf_bytes(text: str = "Tài liệu") -> bytes:
     """A tiny valid PDF."""
     body = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\n"
             b"trailer<</Root 1 0 R>>\n%%EOF\n")
-    return body + f"% {text}\n".encode("utf-8")
+    return body + f"% {text}\n".encode()
 
 
 @pytest.fixture

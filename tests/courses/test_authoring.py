@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from courses import services
-from courses.models import (Course, CourseStatus, CourseTrainer, Lesson, LessonProgress, Material, MaterialKind,
-                            Section)
+from courses.models import Course, CourseStatus, CourseTrainer, Lesson, LessonProgress, Material, MaterialKind, Section
+from lms.actors import SYSTEM
 from lms.db import db
 from lms.models import AuditEntry
 from lms.storage import LocalStorage, StorageError
@@ -869,10 +869,10 @@ def test_invite_and_remove_a_co_trainer(app, client, me, draft, make_person):
     colleague = make_person(name="Lê Thị Hồng Nhung", email="nhung@example.vn", roles=("trainer",))
     make_person(name="Lê Thị Hồng Nhạn", email="nhan@example.vn", roles=("trainee",))
     locked = make_person(name="Lê Thị Hồng Nga", email="nga@example.vn", roles=("trainer",))
+    from lms.db import utcnow
     from lms.services.people import deactivate_person
     from lms.views.common import today
-    from lms.db import utcnow
-    deactivate_person(db.session, None, locked, today(), utcnow())
+    deactivate_person(db.session, SYSTEM, locked, today(), utcnow())
     db.session.commit()
 
     url = f"/courses/teaching/{draft.id}/trainers"

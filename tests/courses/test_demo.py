@@ -12,8 +12,16 @@ import sqlalchemy as sa
 from courses import services
 from courses.demo import COURSES, TRAINEE_EMAIL, TRAINER_EMAIL
 from courses.handout import Handout, HandoutSection, render_pdf
-from courses.models import (Convention, Course, CourseStatus, Enrolment, EnrolmentStatus, Lesson, LessonProgress,
-                            Material)
+from courses.models import (
+    Convention,
+    Course,
+    CourseStatus,
+    Enrolment,
+    EnrolmentStatus,
+    Lesson,
+    LessonProgress,
+    Material,
+)
 from lms.db import db
 from lms.demo import DEMO_PASSWORD
 from lms.models import Person
@@ -82,7 +90,8 @@ def test_lessons_quote_the_reference_rows_not_fixed_years(seeded):
     assert f"{crc.vn_party_on:%d/%m/%Y}" in history.body_source
     assert "Công ước về quyền trẻ em" in history.body_html
 
-    from courses.demo import COURSES as SPECS, lesson_texts
+    from courses.demo import COURSES as SPECS
+    from courses.demo import lesson_texts
 
     crc.vn_party_on = None
     crc.vn_party_year = 2099

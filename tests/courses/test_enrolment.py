@@ -17,11 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from courses import learners, services
 from courses.models import Course, Enrolment, EnrolmentSource, EnrolmentStatus, Lesson
 from lms.db import db
-from lms.models import AuditEntry, LearnerCategory, Person, Unit
+from lms.models import AuditEntry, Person, TitleKind, Unit
 from lms.views.common import today
 from tests.conftest import TEST_PASSWORD, count_rows
 from tests.courses.conftest import NOW
-
 
 # -- the world ------------------------------------------------------------------------------
 
@@ -121,14 +120,14 @@ def test_enrol_everyone_in_a_unit_subtree(app, world, trainer):
 
 def test_enrol_a_learner_category(app, world, trainer):
     client = login(app, trainer.email)
-    response = client.post(url(world["course"]), data={"mode": "category", "category-category": "legal_reporter",
+    response = client.post(url(world["course"]), data={"mode": "category", "category-category": "title:legal_reporter",
                                                        "category-unit": "0"})
     assert response.status_code == 302
     assert set(enrolled(world["course"])) == {world["an"].id, world["dung"].id}
     # within a unit
     db.session.execute(sa.delete(Enrolment))
     db.session.commit()
-    client.post(url(world["course"]), data={"mode": "category", "category-category": "legal_reporter",
+    client.post(url(world["course"]), data={"mode": "category", "category-category": "title:legal_reporter",
                                             "category-unit": str(world["district"].id)})
     rows = enrolled(world["course"])
     assert set(rows) == {world["an"].id} and rows[world["an"].id].source == EnrolmentSource.CATEGORY
@@ -153,18 +152,19 @@ def test_enrol_from_an_excel_list_reports_unknown_addresses_by_row(app, world, t
     response = client.post(url(world["course"]), data={
         "mode": "file", "file-file": (io.BytesIO(content), "lớp.xlsx"), "file-due_on": due.isoformat()},
         content_type="multipart/form-data")
-    assert response.status_code == 200
-    page = text_of(response)
+    # a list is enrolled by a background job (at once in the tests); its page tells what happened
+    assert response.status_code == 302 and "/jobs/" in response.location
+    page = text_of(client.get(response.location))
     assert "đã ghi danh 2, đã có 0, không được phép 2" in page
-    assert re.search(r"<th scope=\"row\">4</th><td>khong-co@example.vn</td><td>Không có người dùng nào", page)
-    assert re.search(r"<th scope=\"row\">6</th>.*?không hợp lệ", page)
+    assert "Dòng 4 (khong-co@example.vn): Không có người dùng nào với thư điện tử này." in page
+    assert re.search(r"Dòng 6 \(không phải thư\): [^<]*không hợp lệ", page)
     rows = enrolled(world["course"])
     assert set(rows) == {world["an"].id, world["cuong"].id}
     assert {e.source for e in rows.values()} == {EnrolmentSource.IMPORT} and rows[world["an"].id].due_on == due
 
 
 def test_enrol_from_a_csv_list(app, world, trainer):
-    content = "email\nbinh@example.vn\ndung@example.vn\n".encode()
+    content = b"email\nbinh@example.vn\ndung@example.vn\n"
     response = login(app, trainer.email).post(url(world["course"]), data={
         "mode": "file", "file-file": (io.BytesIO(content), "list.csv")}, content_type="multipart/form-data")
     assert response.status_code == 302
@@ -221,9 +221,9 @@ def test_unit_admin_enrols_only_people_of_their_subtree(app, world):
     content = xlsx([["Thư điện tử"], ["binh@example.vn"], ["cuong@example.vn"]])
     response = client.post(url(course), data={"mode": "file", "file-file": (io.BytesIO(content), "x.xlsx")},
                            content_type="multipart/form-data")
-    assert response.status_code == 200
-    assert re.search(r"<th scope=\"row\">3</th><td>cuong@example.vn</td><td>Người này không thuộc đơn vị bạn quản lý",
-                     text_of(response))
+    assert response.status_code == 302
+    assert "Dòng 3 (cuong@example.vn): Người này không thuộc đơn vị bạn quản lý." in text_of(
+        client.get(response.location))
     assert set(enrolled(course)) == {world["an"].id, world["binh"].id}
 
 
@@ -439,7 +439,7 @@ def test_unit_admin_sees_only_learners_of_their_subtree(app, world, class_of):
     foreign_unit = text_of(client.get(url(class_of, "learners") + f"?unit={world['other'].id}"))
     assert "Lê Văn Cường" not in foreign_unit  # an out-of-scope unit filter is ignored, the scope stays
     book = openpyxl.load_workbook(io.BytesIO(client.get(url(class_of, "learners.xlsx")).data))
-    names = {row[1] for row in book.active.iter_rows(min_row=4, values_only=True)}
+    names = {row[1] for row in data_rows(book.active)}
     assert names == {"Nguyễn Văn An", "Trần Thị Bình"}
 
 
@@ -471,6 +471,13 @@ def test_learners_list_runs_a_bounded_number_of_queries(app, world, trainer, mak
 
 # -- the export -----------------------------------------------------------------------------
 
+def data_rows(sheet):
+    """The rows below the column headers ("STT" ...) of an exported sheet."""
+    rows = list(sheet.iter_rows(values_only=True))
+    start = next(n for n, row in enumerate(rows) if row and row[0] == "STT") + 1
+    return rows[start:]
+
+
 def test_export_reads_back_with_headers_rows_and_local_times(app, world, trainer, class_of):
     response = login(app, trainer.email).get(url(class_of, "learners.xlsx") + "?status=completed")
     assert response.status_code == 200
@@ -480,15 +487,19 @@ def test_export_reads_back_with_headers_rows_and_local_times(app, world, trainer
     assert "filename*=UTF-8''" + quote("Học viên - Quyền trẻ em.xlsx") in disposition
     assert "no-store" in response.headers["Cache-Control"]
     sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
-    rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "Danh sách học viên: Quyền trẻ em"
-    assert list(rows[2]) == list(learners.HEADERS)
-    assert len(rows) == 4  # title, blank, header, one completed learner
-    row = dict(zip(learners.HEADERS, rows[3]))
+    rows = [row for row in sheet.iter_rows(values_only=True) if any(v is not None for v in row)]
+    # the official header block, the title, the column headers, one completed learner
+    assert "SỞ TƯ PHÁP" in rows[0] and "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in rows[0]
+    assert "Độc lập - Tự do - Hạnh phúc" in rows[1]
+    assert rows[2][0] == "Danh sách học viên: Quyền trẻ em"
+    assert list(rows[3]) == list(learners.HEADERS)
+    assert len(rows) == 5
+    assert sheet.freeze_panes == f"A{[r for r in sheet.iter_rows() if r[0].value == 'STT'][0][0].row + 1}"
+    row = dict(zip(learners.HEADERS, rows[4], strict=False))
     assert row["Họ và tên"] == "Phạm Dũng" and row["Thư điện tử"] == "dung@example.vn"
     assert row["Đơn vị"] == "Sở Tư pháp" and row["Mã đơn vị"] == "STP"
     assert row["Trạng thái"] == "Đã hoàn thành" and row["Hình thức ghi danh"] == "Ghi danh từng người"
-    assert row["Đối tượng"] == "Báo cáo viên pháp luật" and row["Cán bộ chủ chốt"] == "Không"
+    assert row["Chức danh PBGDPL"] == "BCVPL" and row["Đối tượng"] is None and row["Cán bộ chủ chốt"] == "Không"
     assert row["Tiến độ (%)"] == 100 and row["Bài bắt buộc đã học"] == "2/2"
     assert row["Hạn hoàn thành"].date() == date(2030, 1, 31)
     assert row["Hoàn thành lúc"].strftime("%H:%M %d/%m/%Y") == "10:00 01/03/2025"  # Asia/Ho_Chi_Minh
@@ -506,10 +517,11 @@ def test_export_keeps_hostile_text_as_text(app, world, trainer, class_of):
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.data))
     sheet = book.active
-    cells = {cell.value: cell for row in sheet.iter_rows(min_row=4) for cell in row if cell.value is not None}
-    for value in ("'" + hostile, "'+cmd@example.vn", "'@SUM(1+1)"):
+    cells = {cell.value: cell for row in sheet.iter_rows() for cell in row if cell.value is not None}
+    for value in (hostile, "+cmd@example.vn", "@SUM(1+1)", "Danh sách học viên: -2+3 \tTiêu đề"):
         assert value in cells, value
-        assert cells[value].data_type == "s"  # a string, not a formula
+        # kept as typed, a string shown literally (Excel's quote prefix), never a formula
+        assert cells[value].data_type == "s" and (cells[value].quotePrefix or value[0] not in "=+-@"), value
     assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
     with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
         assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode()
@@ -626,9 +638,10 @@ def test_archived_course_refuses_enrolment(app, world, trainer):
 
 def test_people_for_a_course_editor_is_everyone(app, world, trainer):
     """A trainer manages no unit, but may enrol anyone into a course they edit."""
-    everyone = services.people_for(db.session, trainer, category=LearnerCategory.LEGAL_REPORTER)
-    assert everyone == []  # no course: their (empty) unit scope applies
-    editor = services.people_for(db.session, trainer, category=LearnerCategory.LEGAL_REPORTER, course=world["course"])
+    everyone = db.session.scalars(services.people_for(db.session, trainer, title=TitleKind.LEGAL_REPORTER))
+    assert everyone.all() == []  # no course: their (empty) unit scope applies
+    editor = db.session.scalars(services.people_for(db.session, trainer, title=TitleKind.LEGAL_REPORTER,
+                                                    course=world["course"]))
     assert set(editor) == {world["an"].id, world["dung"].id}
 
 
@@ -658,3 +671,18 @@ def test_state_changes_need_the_csrf_token(app_factory, make_person, make_course
         assert f'action="{withdraw}"' in learners_page
         assert client.post(withdraw, data={"csrf_token": csrf_from(learners_page)}).status_code == 302
         assert enrolled(course)[learner.id].status == EnrolmentStatus.WITHDRAWN
+
+
+def test_export_as_a_background_job_offers_the_file_to_its_owner_only(app, world, trainer, class_of, make_person):
+    client = login(app, trainer.email)
+    response = client.post(url(class_of, "learners/export"), data={"status": "completed"})
+    assert response.status_code == 302 and "/jobs/" in response.location
+    page = text_of(client.get(response.location))
+    assert "Đã xuất 1 học viên." in page and "Tải tệp kết quả" in page
+    download = client.get(response.location + "/file")
+    assert download.status_code == 200 and download.mimetype == learners.XLSX_MIMETYPE
+    assert "no-store" in download.headers["Cache-Control"]
+    rows = data_rows(openpyxl.load_workbook(io.BytesIO(download.data)).active)
+    assert [row[1] for row in rows] == ["Phạm Dũng"]
+    other = make_person(email="other-trainer@example.vn", roles=("trainer",))
+    assert login(app, other.email).get(response.location + "/file").status_code == 404

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from courses import completion, services
 from courses.completion import RequirementResult, register_requirement
-from courses.models import (Course, CourseStatus, Enrolment, EnrolmentSource, EnrolmentStatus, Lesson, LessonProgress)
+from courses.models import Course, CourseStatus, Enrolment, EnrolmentSource, EnrolmentStatus, Lesson, LessonProgress
 from lms.db import db
 from lms.errors import PermissionDenied, ServiceError
 from lms.signals import course_completed
 from tests.conftest import count_rows
 from tests.courses.conftest import NOW, convention
-
 
 # -- the pure rule --------------------------------------------------------------------------
 
@@ -44,7 +43,7 @@ def test_percent():
 
 
 def test_completion_time_is_recorded_once():
-    first = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    first = datetime(2025, 1, 1, tzinfo=UTC)
     later = first + timedelta(days=3)
     assert completion.completion_time(None, False, later) is None
     assert completion.completion_time(None, True, first) == first
@@ -227,8 +226,9 @@ def test_people_for_key_cadres_of_a_subtree(app, make_unit, make_person, make_pe
     admin = make_person(email="admin@example.vn", unit=root, roles=("admin",))
     key = make_person(email="k@example.vn", unit=child, key_cadre=True)
     make_person(email="n@example.vn", unit=child)
-    assert services.people_for(db.session, admin, unit_id=root.id, key_cadres_only=True) == [key.id]
-    assert len(services.people_for(db.session, admin, unit_id=child.id)) == 2
+    assert db.session.scalars(services.people_for(db.session, admin, unit_id=root.id, key_cadres_only=True)).all() \
+        == [key.id]
+    assert len(db.session.scalars(services.people_for(db.session, admin, unit_id=child.id)).all()) == 2
 
 
 def test_withdraw_and_re_enrol(app, make_course, trainee, make_person):

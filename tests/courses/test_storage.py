@@ -22,6 +22,7 @@ from werkzeug.http import parse_options_header
 
 from courses import services
 from courses.models import CourseStatus, Material
+from lms.actors import SYSTEM
 from lms.db import db
 from lms.storage import LocalStorage, S3Storage, StorageError, delete_after_commit, get_storage, track_new
 from tests.conftest import TEST_PASSWORD, count_rows
@@ -410,8 +411,8 @@ def _people_and_lesson():
     from lms.services.units import create_unit
     from tests.conftest import START
 
-    unit = create_unit(db.session, None, name="Sở Tư pháp", code="STP", kind="department", parent=None, on=START)
-    trainer = create_person(db.session, None, PersonInput("Lê Minh Đức", "trainer@example.vn", None, None, "official"),
+    unit = create_unit(db.session, SYSTEM, name="Sở Tư pháp", code="STP", kind="department", parent=None, on=START)
+    trainer = create_person(db.session, SYSTEM, PersonInput("Lê Minh Đức", "trainer@example.vn"),
                             unit=unit, password=TEST_PASSWORD, key_cadre=False, on=START, roles=(Role.TRAINER,),
                             must_change_password=False)
     course = services.create_course(db.session, trainer, services.CourseInput(title="Công ước quyền trẻ em"))

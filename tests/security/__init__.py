@@ -18,8 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from lms.db import db
-from lms.models import (AuditEntry, ImportBatch, KeyCadrePeriod, LoginSession, Membership, Person, RoleAssignment,
-                        Unit)
+from lms.models import AuditEntry, ImportBatch, KeyCadrePeriod, LoginSession, Membership, Person, RoleAssignment, Unit
 from tests.conftest import TEST_PASSWORD, count_rows
 
 ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
@@ -88,7 +87,7 @@ def snapshot() -> dict:
     """Everything a state-changing request could touch, in a comparable form."""
     db.session.expire_all()
     people = db.session.execute(sa.select(
-        Person.id, Person.full_name, Person.email, Person.phone, Person.position, Person.category, Person.active,
+        Person.id, Person.full_name, Person.email, Person.phone, Person.position, Person.employment_type, Person.active,
         Person.must_change_password, Person.password_hash).order_by(Person.id)).all()
     units = db.session.execute(sa.select(Unit.id, Unit.name, Unit.code, Unit.parent_id, Unit.active)
                                .order_by(Unit.id)).all()

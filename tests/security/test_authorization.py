@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from lms.actors import SYSTEM
 from lms.db import db
 from lms.models import AuditEntry, ImportBatch, ImportStatus, Person, Role, RoleAssignment
 from lms.services import people as people_service
@@ -19,7 +20,7 @@ ACTIONS = ("edit", "move", "key-cadre", "password", "grant", "deactivate", "reac
 def _payload(action: str, world, person: Person) -> dict:
     """A form that would succeed if the actor were allowed to act on ``person``."""
     return {
-        "edit": {"edit-full_name": "Tên Bị Sửa", "edit-email": "hijacked@example.vn", "edit-category": "official"},
+        "edit": {"edit-full_name": "Tên Bị Sửa", "edit-email": "hijacked@example.vn", "edit-employment_type": "civil_servant"},
         "move": {"move-unit": world.u.id, "move-on": "2025-01-02"},
         "key-cadre": {"key-key_cadre": "0" if person.is_key_cadre else "1", "key-on": "2025-01-02"},
         "password": {"pw-password": NEW_PASSWORD},
@@ -125,7 +126,7 @@ def test_cannot_move_a_person_into_a_unit_outside_subtree(app, world):
 
 def test_cannot_create_people_outside_subtree_or_with_admin_rights(app, world):
     client = login(app, world.ua.email)
-    base = {"full_name": "Người Mới Tạo", "email": "new@example.vn", "category": "official", "on": "2025-01-02",
+    base = {"full_name": "Người Mới Tạo", "email": "new@example.vn", "employment_type": "civil_servant", "on": "2025-01-02",
             "password": TEST_PASSWORD}
     before = snapshot()
     for extra in ({"unit": world.v.id, "roles": ["trainee"]}, {"unit": world.root.id, "roles": ["trainee"]},
@@ -167,7 +168,7 @@ def test_granting_within_scope_still_works(app, world):
 def test_unit_admin_of_a_sub_unit_cannot_touch_the_admin_above(app, world, make_person):
     """The administrator of U1 may not reset the password of U's administrator (who sits in U1)."""
     sub = make_person(name="Quản Trị Xã", email="uaxa@example.vn", unit=world.u1, roles=("unit_admin",))
-    people_service.move_person(db.session, None, world.ua, world.u1, world.ua.current_membership.valid_from)
+    people_service.move_person(db.session, SYSTEM, world.ua, world.u1, world.ua.current_membership.valid_from)
     db.session.commit()
     client = login(app, sub.email)
     before = snapshot()
@@ -187,13 +188,13 @@ def test_trainee_or_trainer_cannot_manage_even_themselves(app, world, who):
     assert client.post(f"/admin/people/{person.id}/grant", data={"role-role": "admin", "role-unit": 0}
                        ).status_code == 403
     assert client.post(f"/admin/people/{person.id}/edit", data={
-        "edit-full_name": "Tên Mới", "edit-email": person.email, "edit-category": "official"}).status_code == 403
+        "edit-full_name": "Tên Mới", "edit-email": person.email, "edit-employment_type": "civil_servant"}).status_code == 403
     assert client.post(f"/admin/people/{world.admin.id}/password", data={"pw-password": NEW_PASSWORD}
                        ).status_code == 403
     assert client.post(f"/admin/people/{person.id}/roles/{person.roles[0].id}/revoke").status_code == 403
     assert client.post("/admin/people/new", data={"full_name": "Ai Đó", "email": "x@example.vn",
                                                   "unit": world.u.id, "roles": ["admin"], "on": "2025-01-02",
-                                                  "password": TEST_PASSWORD, "category": "official"}
+                                                  "password": TEST_PASSWORD, "employment_type": "civil_servant"}
                        ).status_code == 403
     assert client.get("/admin/import/template.xlsx").status_code == 403
     assert client.get("/admin/audit/").status_code == 403
@@ -206,7 +207,7 @@ def test_extra_form_fields_are_ignored_on_edit(app, world):
     client = login(app, world.ua.email)
     target = world.trainee_u
     response = client.post(f"/admin/people/{target.id}/edit", data={
-        "edit-full_name": "Học Viên Đổi Tên", "edit-email": target.email, "edit-category": "official",
+        "edit-full_name": "Học Viên Đổi Tên", "edit-email": target.email, "edit-employment_type": "civil_servant",
         # fields that are not on the form
         "edit-active": "0", "edit-must_change_password": "0", "edit-password_hash": "x", "edit-email_key": "a@b.c",
         "edit-roles": "admin", "edit-role": "admin", "edit-unit": world.v.id, "edit-id": world.admin.id,
@@ -226,7 +227,7 @@ def test_extra_form_fields_are_ignored_on_edit(app, world):
 def test_extra_form_fields_are_ignored_on_create(app, world):
     client = login(app, world.ua.email)
     response = client.post("/admin/people/new", data={
-        "full_name": "Người Mới Tạo", "email": "new@example.vn", "category": "official", "unit": world.u.id,
+        "full_name": "Người Mới Tạo", "email": "new@example.vn", "employment_type": "civil_servant", "unit": world.u.id,
         "on": "2025-01-02", "roles": ["trainee"], "password": TEST_PASSWORD,
         "active": "0", "must_change_password": "0", "password_hash": "x", "role": "admin", "scope": world.root.id,
     })
@@ -295,7 +296,7 @@ def test_import_template_lists_only_units_in_scope(app, world):
 def test_audit_log_shows_only_the_subtree(app, world):
     boss = login(app, world.admin.email)
     boss.post(f"/admin/people/{world.trainee_v.id}/edit", data={
-        "edit-full_name": "Tên Bí Mật Ngoài", "edit-email": world.trainee_v.email, "edit-category": "official"})
+        "edit-full_name": "Tên Bí Mật Ngoài", "edit-email": world.trainee_v.email, "edit-employment_type": "civil_servant"})
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
                              .where(AuditEntry.action == "person.update")) == 1
     client = login(app, world.ua.email)
@@ -305,8 +306,8 @@ def test_audit_log_shows_only_the_subtree(app, world):
 
 
 def test_audit_actor_filter_is_not_an_oracle_for_other_peoples_contact_details(app, world):
-    people_service.update_person(db.session, None, world.admin, people_service.PersonInput(
-        world.admin.full_name, world.admin.email, "0912 345 678", "Giám đốc Sở", "official"))
+    people_service.update_person(db.session, SYSTEM, world.admin, people_service.PersonInput(
+        world.admin.full_name, world.admin.email, "0912 345 678", "Giám đốc Sở", "civil_servant"))
     db.session.commit()
     boss = login(app, world.admin.email)
     boss.post(f"/admin/people/{world.trainee_u.id}/key-cadre", data={"key-key_cadre": "1", "key-on": "2025-01-02"})

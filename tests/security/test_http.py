@@ -163,7 +163,7 @@ def test_not_found_and_method_pages_leak_nothing(app, world):
 ODD_QUERIES = [
     "/admin/people/?page=-1", "/admin/people/?page=abc", "/admin/people/?page=99999999999999999999999",
     "/admin/people/?unit=abc", "/admin/people/?unit=-1", "/admin/people/?unit=99999999999999999999999",
-    "/admin/people/?category=%3Cx%3E&role=%27&key=2&active=x", "/admin/people/?q=" + "a" * 5000,
+    "/admin/people/?title=%3Cx%3E&employment=%3Cy%3E&role=%27&key=2&active=x", "/admin/people/?q=" + "a" * 5000,
     "/admin/people/?q=%E2%80%AE%F0%9F%98%80", "/admin/people/?q=%ff%fe", "/admin/people/?q=a&q=b",
     "/admin/audit/?from=2024-02-31&to=0001-01-01", "/admin/audit/?from=9999-12-31",
     "/admin/audit/?from=1-1-1&page=0", "/admin/audit/?action=" + "%25" * 100, "/admin/audit/?actor=%5C",

@@ -11,6 +11,7 @@ import zipfile
 import openpyxl
 import sqlalchemy as sa
 
+from lms.actors import SYSTEM
 from lms.db import db
 from lms.models import AuditEntry, Person
 from lms.services import people as people_service
@@ -31,7 +32,7 @@ def _no_markup(html: str, where: str = "") -> None:
 
 
 def _rename(unit, name):
-    unit_service.update_unit(db.session, None, unit, name=name, code=unit.code, kind=unit.kind)
+    unit_service.update_unit(db.session, SYSTEM, unit, name=name, code=unit.code, kind=unit.kind)
     db.session.commit()
 
 
@@ -40,7 +41,7 @@ def _rename(unit, name):
 def test_unit_names_are_escaped_on_every_page(app, world):
     _rename(world.u, PAYLOAD)
     _rename(world.u1, PAYLOAD + " 2")
-    people_service.grant_role(db.session, None, world.trainee_u, "unit_admin", world.u1)
+    people_service.grant_role(db.session, SYSTEM, world.trainee_u, "unit_admin", world.u1)
     db.session.commit()
     for email, paths in (
         (world.admin.email, ["/admin/units/", f"/admin/units/{world.u.id}", f"/admin/units/{world.u1.id}",
@@ -64,7 +65,7 @@ def test_people_fields_cannot_carry_markup(app, world):
     for field, value in (("edit-full_name", PAYLOAD), ("edit-full_name", "An\"onmouseover=alert(1)"),
                          ("edit-position", PAYLOAD), ("edit-position", "{{7*7}}"),
                          ("edit-email", '"><script>@example.vn'), ("edit-phone", PAYLOAD)):
-        data = {"edit-full_name": "Học Viên Một", "edit-email": world.trainee_u.email, "edit-category": "official",
+        data = {"edit-full_name": "Học Viên Một", "edit-email": world.trainee_u.email, "edit-employment_type": "civil_servant",
                 field: value}
         response = client.post(f"/admin/people/{world.trainee_u.id}/edit", data=data)
         assert response.status_code == 422, (field, value)
@@ -116,12 +117,12 @@ def test_flash_messages_escape_unit_names(app, world):
 def test_form_errors_escape_the_echoed_input(app, world):
     client = login(app, world.ua.email)
     response = client.post("/admin/people/new", data={
-        "full_name": "An Bình", "email": PAYLOAD, "category": "official", "unit": world.u.id, "on": "2025-01-02",
+        "full_name": "An Bình", "email": PAYLOAD, "employment_type": "civil_servant", "unit": world.u.id, "on": "2025-01-02",
         "roles": ["trainee"], "password": TEST_PASSWORD})
     assert response.status_code == 422
     _no_markup(response.get_data(as_text=True))
     response = client.post(f"/admin/people/{world.trainee_u.id}/edit", data={
-        "edit-full_name": "Học Viên Một", "edit-email": PAYLOAD, "edit-category": "official"})
+        "edit-full_name": "Học Viên Một", "edit-email": PAYLOAD, "edit-employment_type": "civil_servant"})
     assert response.status_code == 422
     _no_markup(response.get_data(as_text=True))
 
@@ -171,7 +172,7 @@ def test_audit_filters_treat_wildcards_literally(app, world):
 
 def test_filters_with_non_enum_values_match_nothing_extra(app, world):
     client = login(app, world.ua.email)
-    for args in ({"role": "admin' OR '1'='1"}, {"category": "x' OR 1=1 --"}, {"unit": "1 OR 1=1"},
+    for args in ({"role": "admin' OR '1'='1"}, {"title": "x' OR 1=1 --"}, {"employment": "x' OR 1=1 --"}, {"unit": "1 OR 1=1"},
                  {"unit": str(world.v.id)}, {"key": "1 OR 1=1"}, {"active": "0 OR 1=1"}):
         response = client.get("/admin/people/", query_string=args)
         assert response.status_code == 200, args
@@ -231,7 +232,7 @@ def test_reflected_query_parameters_are_escaped(app, world):
     for path, args in (("/admin/people/", {"q": '"><img src=x onerror=alert(1)>'}),
                        ("/admin/audit/", {"actor": '"><img src=x onerror=alert(1)>', "action": "<img src=x>",
                                           "from": "<img>", "to": '"><img src=x>'}),
-                       ("/admin/people/", {"unit": '"><img src=x>', "role": "<img>", "category": "<img>"}),
+                       ("/admin/people/", {"unit": '"><img src=x>', "role": "<img>", "title": "<img>", "employment": "<img>"}),
                        ("/", {"x": '"><img src=x onerror=alert(1)>'}),
                        ("/admin/units/", {"closed": '"><img src=x>'})):
         html = client.get(path, query_string=args).get_data(as_text=True)

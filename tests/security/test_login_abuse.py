@@ -85,7 +85,7 @@ SAME_ACCOUNT = {
 
 def test_every_spelling_that_logs_in_shares_one_rate_limit(app, limited, accounts):
     # 1. each spelling really opens the account (limits off) ...
-    for key, spellings in SAME_ACCOUNT.items():
+    for spellings in SAME_ACCOUNT.values():
         for spelling in spellings:
             client = app.test_client()
             response = client.post("/login", data={"email": spelling, "password": TEST_PASSWORD})

@@ -150,7 +150,7 @@ def test_forced_password_change_blocks_every_other_action(app, world, make_perso
         ("GET", "/admin/people/", None),
         ("POST", "/admin/people/new", {"full_name": "Ai Đó", "email": "x@example.vn", "unit": world.u.id,
                                        "roles": ["trainee"], "on": "2025-01-02", "password": TEST_PASSWORD,
-                                       "category": "official"}),
+                                       "employment_type": "civil_servant"}),
         ("POST", f"/admin/people/{world.trainee_u.id}/deactivate", {}),
         ("POST", f"/admin/people/{world.admin.id}/password", {"pw-password": NEW_PASSWORD}),
         ("POST", f"/admin/units/{world.u.id}/close", {"close-on": "2025-01-02"}),
