@@ -150,8 +150,8 @@ def main() -> None:
            "LMS_STORAGE_PATH": str(folder / "storage"), "LMS_JOBS": "immediate", "PYTHONPATH": str(HERE.parent),
            "LMS_BIND": f"127.0.0.1:{PORT}", "WEB_CONCURRENCY": "2"}
     ids = build_database(env)
-    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "app:app", "--log-level", "warning"],
-                              cwd=str(HERE.parent), env=env)
+    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "app:app", "--log-level", "warning",
+                               "--workers", "2", "--bind", f"127.0.0.1:{PORT}"], cwd=str(HERE.parent), env=env)
     base = f"http://127.0.0.1:{PORT}"
     try:
         for _ in range(100):

@@ -22,7 +22,7 @@ def main() -> None:
     people = int(os.environ.get("BENCH_PEOPLE", "20000"))
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
     app = create_app(test_config={"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False,
-                                  "RATELIMIT_ENABLED": False, "ARGON2_TIME_COST": 3, "ARGON2_MEMORY_KIB": 65536})
+                                  "RATELIMIT_ENABLED": False, "ARGON2_TIME_COST": 2, "ARGON2_MEMORY_KIB": 19456})
     with app.app_context():
         upgrade()
         t0 = time.perf_counter()

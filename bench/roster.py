@@ -24,7 +24,7 @@ def main() -> None:
 
     rows = int(os.environ.get("BENCH_ROWS", "2000"))
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
-    app = create_app(test_config={"SQLALCHEMY_DATABASE_URI": url, "ARGON2_TIME_COST": 3, "ARGON2_MEMORY_KIB": 65536})
+    app = create_app(test_config={"SQLALCHEMY_DATABASE_URI": url, "ARGON2_TIME_COST": 2, "ARGON2_MEMORY_KIB": 19456})
     with app.app_context():
         upgrade()
         create_unit(db.session, SYSTEM, name="Sở Tư pháp", code="STP", kind="department", parent=None,

@@ -59,10 +59,34 @@ def _enrolled(session, person, course: Course) -> bool:
 
 
 def enrolment_of(session, person, course: Course) -> Enrolment | None:
-    if person is None:
+    """The person's enrolment in the course (withdrawn ones too), read once per transaction: a
+    page asks several rules that need it. Any write (flush) or end of the transaction forgets it."""
+    if person is None or person.id is None:
         return None
-    return session.scalar(sa.select(Enrolment).where(Enrolment.course_id == course.id,
-                                                     Enrolment.person_id == person.id))
+    cache = _real(session).info.setdefault("lms_enrolments", {})
+    key = (course.id, person.id)
+    if key not in cache:
+        cache[key] = session.scalar(sa.select(Enrolment).where(Enrolment.course_id == course.id,
+                                                               Enrolment.person_id == person.id))
+    return cache[key]
+
+
+def _real(session):
+    from sqlalchemy.orm import scoped_session
+
+    return session() if isinstance(session, scoped_session) else session
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+@sa.event.listens_for(sa.orm.Session, "after_transaction_end")
+def _forget_enrolments(session, *args) -> None:
+    session.info.pop("lms_enrolments", None)
+
+
+@sa.event.listens_for(sa.orm.Session, "do_orm_execute")
+def _forget_enrolments_on_bulk_writes(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info.pop("lms_enrolments", None)
 
 
 @permissions.rule("course.learn")

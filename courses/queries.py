@@ -16,7 +16,8 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
+from sqlalchemy.orm import Session, contains_eager, defer, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from courses.completion import Progress
 from courses.models import (
@@ -32,6 +33,8 @@ from courses.models import (
     LessonProgress,
     Material,
     Section,
+    course_contents,
+    course_conventions,
 )
 from lms.db import db
 from lms.text import fold, like_pattern
@@ -89,14 +92,51 @@ def catalogue_statement(filters: CatalogueFilter) -> sa.Select:
         stmt = stmt.where(Course.contents.any(ContentArea.number == filters.content))
     if filters.audience:
         stmt = stmt.where(Course.audiences.any(CourseAudience.audience == filters.audience))
-    return (stmt.options(selectinload(Course.conventions), selectinload(Course.contents),
-                         selectinload(Course.audiences))
+    return (stmt.options(defer(Course.description_source), defer(Course.description_html))
             .order_by(Course.published_at.desc(), Course.id.desc()))
 
 
-def catalogue(filters: CatalogueFilter, page: int, per_page: int = PER_PAGE) -> Pagination:
-    """One page of the catalogue: the page's courses, their tags and the total (5 statements)."""
-    return db.paginate(catalogue_statement(filters), page=page, per_page=per_page, error_out=False, count=True)
+def attach_tags(session: Session, courses: list[Course], conventions: list[Convention],
+                contents: list[ContentArea]) -> None:
+    """Fill ``conventions``, ``contents`` and ``audiences`` of many courses from one statement
+    (instead of one per relationship), using the reference rows the page already read. For
+    pages that only read the courses."""
+    ids = [c.id for c in courses]
+    if not ids:
+        return
+    tags = sa.union_all(
+        sa.select(course_conventions.c.course_id, sa.literal("convention"),
+                  sa.cast(course_conventions.c.convention_id, sa.String))
+        .where(course_conventions.c.course_id.in_(ids)),
+        sa.select(course_contents.c.course_id, sa.literal("content"), sa.cast(course_contents.c.content_id, sa.String))
+        .where(course_contents.c.course_id.in_(ids)),
+        sa.select(CourseAudience.course_id, sa.literal("audience"), CourseAudience.audience)
+        .where(CourseAudience.course_id.in_(ids)))
+    found: dict[int, dict[str, list]] = {cid: {"convention": [], "content": [], "audience": []} for cid in ids}
+    for course_id, kind, value in session.execute(tags):
+        found[course_id][kind].append(value)
+    for course in courses:
+        mine = found[course.id]
+        set_committed_value(course, "conventions", [c for c in conventions if str(c.id) in mine["convention"]])
+        set_committed_value(course, "contents", [c for c in contents if str(c.id) in mine["content"]])
+        set_committed_value(course, "audiences", [CourseAudience(course_id=course.id, audience=Audience(v))
+                                                  for v in sorted(mine["audience"])])
+
+
+def catalogue(filters: CatalogueFilter, page: int, conventions: list[Convention], contents: list[ContentArea],
+              per_page: int = PER_PAGE) -> Pagination:
+    """One page of the catalogue: the page's courses, their tags (one statement, with the
+    reference rows the page read) and the total (counted only when the first page is full or a
+    later one is asked)."""
+    pagination = db.paginate(catalogue_statement(filters), page=page, per_page=per_page, error_out=False,
+                             count=False)
+    attach_tags(db.session, pagination.items, conventions, contents)
+    if pagination.page == 1 and len(pagination.items) < per_page:
+        pagination.total = len(pagination.items)
+    else:
+        pagination.total = db.session.scalar(sa.select(sa.func.count()).select_from(
+            catalogue_statement(filters).order_by(None).options().subquery()))
+    return pagination
 
 
 # -- progress, for many enrolments at once --------------------------------------------------
@@ -188,13 +228,46 @@ def enrolments_in(session: Session, person_id: int, course_ids: Iterable[int]) -
 
 # -- a course, a lesson, a material ---------------------------------------------------------
 
+@dataclass(frozen=True)
+class SyllabusLesson:
+    id: int
+    title: str
+    required: bool
+    minutes: int
+
+
+@dataclass(frozen=True)
+class SyllabusSection:
+    id: int
+    title: str
+    lessons: list[SyllabusLesson]
+
+
+def syllabus(session: Session, course_id: int) -> list[SyllabusSection]:
+    """A course's sections and lessons (titles only), in order, in one statement of plain rows."""
+    rows = session.execute(
+        sa.select(Section.id, Section.title, Lesson.id, Lesson.title, Lesson.required, Lesson.minutes)
+        .outerjoin(Lesson, Lesson.section_id == Section.id)
+        .where(Section.course_id == course_id)
+        .order_by(Section.position, Section.id, Lesson.position, Lesson.id))
+    sections: dict[int, SyllabusSection] = {}
+    for section_id, section_title, lesson_id, title, required, minutes in rows:
+        section = sections.setdefault(section_id, SyllabusSection(section_id, section_title, []))
+        if lesson_id is not None:
+            section.lessons.append(SyllabusLesson(lesson_id, title, required, minutes))
+    return list(sections.values())
+
+
 def course_page(session: Session, course_id: int) -> Course | None:
-    """A course with its owner, tags, audiences, co-trainers and syllabus (sections → lessons)."""
-    return session.scalar(
-        sa.select(Course).where(Course.id == course_id)
-        .options(joinedload(Course.owner), selectinload(Course.conventions), selectinload(Course.contents),
-                 selectinload(Course.audiences),
-                 selectinload(Course.sections).selectinload(Section.lessons)))
+    """A course with its owner, tags and audiences, in four plain statements (relationship
+    loaders such as ``selectinload`` cost several times more Python per page, and this is the
+    busiest page of the site); its syllabus is :func:`syllabus`."""
+    course = session.scalar(sa.select(Course).where(Course.id == course_id)
+                            .options(defer(Course.description_source), joinedload(Course.owner)))
+    if course is None:
+        return None
+    attach_tags(session, [course], conventions(session), contents(session))
+    return course
 
 
 def done_lesson_ids(session: Session, person_id: int, course_id: int) -> set[int]:

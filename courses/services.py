@@ -581,17 +581,30 @@ def lesson_ids(session: Session, course_id: int) -> tuple[list[int], list[int]]:
     return [i for i, _ in rows], [i for i, required in rows if required]
 
 
-def progress_for(session: Session, enrolment: Enrolment) -> completion.Progress:
-    all_ids, required = lesson_ids(session, enrolment.course_id)
-    done = session.scalars(sa.select(LessonProgress.lesson_id).where(
-        LessonProgress.course_id == enrolment.course_id, LessonProgress.person_id == enrolment.person_id))
+def progress_for(session: Session, enrolment: Enrolment, *, lessons: Iterable[tuple[int, bool]] | None = None,
+                 done: Iterable[int] | None = None) -> completion.Progress:
+    """An enrolment's progress. A page that already read the course's lessons (``(id, required)``)
+    and the person's done lessons passes them, so nothing is read twice."""
+    if lessons is None:
+        all_ids, required = lesson_ids(session, enrolment.course_id)
+    else:
+        pairs = list(lessons)
+        all_ids, required = [i for i, _ in pairs], [i for i, needed in pairs if needed]
+    if done is None:
+        done = session.scalars(sa.select(LessonProgress.lesson_id).where(
+            LessonProgress.course_id == enrolment.course_id, LessonProgress.person_id == enrolment.person_id))
+    return completion.progress_of(required, all_ids, done, extra_requirements(session, enrolment))
+
+
+def extra_requirements(session: Session, enrolment: Enrolment) -> list[completion.RequirementResult]:
+    """What other packages require besides the lessons (quizzes: "required quiz passed")."""
     extra = []
     if has_app_context():
         for requirement in current_app.extensions.get("course_requirements", []):
             result = requirement(session, enrolment)
             if result is not None:
                 extra.append(result)
-    return completion.progress_of(required, all_ids, done, extra)
+    return extra
 
 
 def evaluate(session: Session, enrolment: Enrolment, now: datetime) -> bool:

@@ -704,6 +704,19 @@ class SheetWriter:
         self.close()
 
 
+def template_writer(target: IO[bytes], columns: Sequence[Column], hints: dict[str, str],
+                    date_keys: Iterable[str] = ()) -> SheetWriter:
+    """A template to fill in: the headers with a hint on each, text columns (so codes keep their
+    leading zeros) and date columns formatted dd/mm/yyyy. The caller adds its lists and closes."""
+    out = SheetWriter(target, columns, streaming=False)
+    text, day = out.book.add_format({"num_format": "@"}), out.book.add_format({"num_format": "dd/mm/yyyy"})
+    dates = set(date_keys)
+    for col, column in enumerate(columns):
+        out.sheet.write_comment(0, col, hints[column.key], {"x_scale": 2, "y_scale": 1.5})
+        out.sheet.set_column(col, col, column.width, day if column.key in dates else text)
+    return out
+
+
 def workbook_bytes(columns: Sequence[Column], rows: Iterable[Sequence[Any]], **options) -> bytes:
     """A whole .xlsx in memory (small exports; large ones stream to a file)."""
     buffer = io.BytesIO()

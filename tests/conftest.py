@@ -99,8 +99,10 @@ def _truncate(url: str) -> None:
     engine = sa.create_engine(url)
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     with engine.begin() as conn:
+        # DELETE, children first: a test leaves a handful of rows, and DELETE takes ~4 ms where
+        # PostgreSQL's TRUNCATE of every table takes ~130 ms (ids are not reset; no test needs it).
         if engine.dialect.name == "postgresql":
-            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(sa.text(";".join(f'DELETE FROM "{t}"' for t in tables)))
         else:
             for table in tables:
                 conn.execute(sa.text(f'DELETE FROM "{table}"'))

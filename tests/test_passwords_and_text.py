@@ -214,3 +214,27 @@ def test_like_pattern(term, pattern):
 ])
 def test_is_formula_like(value, expected):
     assert is_formula_like(value) is expected
+
+
+def test_production_cost_is_at_least_owasps_minimum(tmp_path):
+    from lms.config import load_config
+
+    config = load_config(str(tmp_path), env={"LMS_ENV": "production", "SECRET_KEY": "k" * 40})
+    assert config["ARGON2_MEMORY_KIB"] >= 19 * 1024 and config["ARGON2_TIME_COST"] >= 2
+
+
+def test_an_older_hash_is_rewritten_at_the_next_log_in(app, client, make_person):
+    import sqlalchemy as sa
+    from argon2 import extract_parameters
+
+    from lms.db import db
+    from lms.models import Person
+
+    person = make_person(email="cu@example.vn")
+    person.password_hash = PasswordHasher(time_cost=3, memory_cost=4096, parallelism=1).hash("Rất-Khó-Đoán-2028!")
+    db.session.commit()
+    assert client.post("/login", data={"email": "cu@example.vn", "password": "Rất-Khó-Đoán-2028!"}).status_code == 302
+    db.session.expire_all()
+    stored = db.session.scalar(sa.select(Person.password_hash).where(Person.id == person.id))
+    params = extract_parameters(stored)
+    assert (params.time_cost, params.memory_cost) == (app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_KIB"])

@@ -71,7 +71,7 @@ def catalogue():
     session, me = db.session, actor()
     conventions, contents = queries.conventions(session), queries.contents(session)
     filters = _filters(conventions, contents)
-    pagination = queries.catalogue(filters, _page())
+    pagination = queries.catalogue(filters, _page(), conventions, contents)
     ids = [c.id for c in pagination.items]
     totals = queries.lesson_totals(session, ids)
     enrolments = {course_id: e for course_id, e in queries.enrolments_in(session, me.id, ids).items()
@@ -98,17 +98,20 @@ def _course_page(course_id: int, status: int = 200, error=None):
     if enrolment is not None and enrolment.status == EnrolmentStatus.WITHDRAWN:
         enrolment = None
     may_learn = permissions.can(session, me, "course.learn", course)
-    lessons = [lesson for section in course.sections for lesson in section.lessons]
+    sections = queries.syllabus(session, course.id)
+    lessons = [lesson for section in sections for lesson in section.lessons]
     done = queries.done_lesson_ids(session, me.id, course.id)
     if enrolment is not None:
-        progress = services.progress_for(session, enrolment)
+        progress = services.progress_for(session, enrolment, lessons=[(x.id, x.required) for x in lessons],
+                                         done=done)
     else:
         progress = progress_of([x.id for x in lessons if x.required], [x.id for x in lessons], done)
     next_lesson = next((x for x in lessons if x.id not in done), lessons[0] if lessons else None)
     may_enrol = (course.status == CourseStatus.PUBLISHED and course.self_enrol and enrolment is None)
     return _render("course.html", status, course=course, enrolment=enrolment, may_learn=may_learn,
                    may_edit=permissions.can(session, me, "course.edit", course), done=done, progress=progress,
-                   lessons=lessons, next_lesson=next_lesson, may_enrol=may_enrol, error=error, today=today(),
+                   sections=sections, lessons=lessons, next_lesson=next_lesson, may_enrol=may_enrol, error=error,
+                   today=today(),
                    started=bool(done & {x.id for x in lessons}))
 
 

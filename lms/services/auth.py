@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from lms import audit
 from lms.errors import ServiceError
@@ -60,12 +60,14 @@ def load_session(session: Session, token: str, *, now: datetime) -> Person | Non
     the caller calls :func:`touch_session` in a transaction of its own (after the request)."""
     if not token or len(token) > 128:
         return None
+    # One statement per request: the session, the person and their roles (every page asks).
     row = session.execute(
         sa.select(LoginSession.id, LoginSession.last_seen_at, Person)
         .join(Person, Person.id == LoginSession.person_id)
+        .options(joinedload(Person.roles))
         .where(LoginSession.token_hash == _digest(token), LoginSession.revoked_at.is_(None),
                LoginSession.expires_at > now, Person.active.is_(True))
-    ).first()
+    ).unique().first()
     if row is None:
         return None
     login_id, last_seen, person = row

@@ -235,18 +235,18 @@ def create_person(
     for role in roles:
         if role == Role.ADMIN and not permissions.is_admin(actor):
             raise PermissionDenied(_l("Bạn không có quyền cấp vai trò này."), "roles")
+    # Built whole, with its first periods and empty collections, and written in one flush: a
+    # new person has no history to read back (no lazy loads, no overlap query; matters for imports).
     person = Person(
         full_name=cleaned.full_name, email=cleaned.email, email_key=cleaned.email_key, phone=cleaned.phone,
         position=cleaned.position, employment_type=cleaned.employment_type, gender=cleaned.gender,
         password_hash=password_hash or hash_password(password),
-        must_change_password=must_change_password, active=True,
+        must_change_password=must_change_password, active=True, roles=[], titles=[],
+        memberships=[Membership(unit_id=unit.id, valid_from=on, unit=unit)],
+        key_cadre_periods=[KeyCadrePeriod(valid_from=key_on)] if key_cadre else [],
     )
     _index(person)
     session.add(person)
-    session.flush()
-    person.memberships.append(Membership(unit_id=unit.id, valid_from=on, unit=unit))
-    if key_cadre:
-        person.key_cadre_periods.append(KeyCadrePeriod(valid_from=key_on))
     session.flush()
     audit.record(session, actor, "person.create", object_type="person", object_id=person.id, unit_id=unit.id,
                  summary=f"{person.full_name} <{person.email}>",

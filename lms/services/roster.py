@@ -667,12 +667,8 @@ def build_template(session: Session, actor: Actor) -> bytes:
     position = {c.key: i for i, c in enumerate(TEMPLATE_COLUMNS)}
 
     buffer = io.BytesIO()
-    out = spreadsheet.SheetWriter(buffer, TEMPLATE_COLUMNS, streaming=False)
+    out = spreadsheet.template_writer(buffer, TEMPLATE_COLUMNS, TEMPLATE_HINTS, _DATE_COLUMNS)
     sheet, book = out.sheet, out.book
-    text, day = book.add_format({"num_format": "@"}), book.add_format({"num_format": "dd/mm/yyyy"})
-    for col, column in enumerate(TEMPLATE_COLUMNS):
-        sheet.write_comment(0, col, TEMPLATE_HINTS[column.key], {"x_scale": 2, "y_scale": 1.5})
-        sheet.set_column(col, col, column.width, day if column.key in _DATE_COLUMNS else text)
 
     lists = book.add_worksheet("Danh mục")
     head = out.format("head")

@@ -315,13 +315,8 @@ def build_template(session: Session, actor: Actor) -> bytes:
     if not may_import(session, actor):
         raise PermissionDenied(_l("Chỉ quản trị hệ thống được nhập cơ cấu tổ chức."))
     buffer = io.BytesIO()
-    out = spreadsheet.SheetWriter(buffer, COLUMNS, streaming=False)
+    out = spreadsheet.template_writer(buffer, COLUMNS, HINTS, ("on",))
     sheet, book = out.sheet, out.book
-    day = book.add_format({"num_format": "dd/mm/yyyy"})
-    text = book.add_format({"num_format": "@"})
-    for col, column in enumerate(COLUMNS):
-        sheet.write_comment(0, col, HINTS[column.key], {"x_scale": 2, "y_scale": 1.5})
-        sheet.set_column(col, col, column.width, day if column.key == "on" else text)
     kinds = [msgid(label) for label in UNIT_KIND_LABELS.values()]
     sheet.data_validation(1, _ORDER["kind"], spreadsheet.max_rows(), _ORDER["kind"], {
         "validate": "list", "source": kinds, "error_type": "warning"})

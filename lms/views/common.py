@@ -43,9 +43,12 @@ def get_or_404(model, object_id: int):
     return obj
 
 
-def tree_order(active_only: bool = True, within: set[int] | None = None) -> list[tuple[Unit, int]]:
-    """Units in tree order with their depth, limited to ``within`` when given."""
-    _, children = load_tree(db.session)
+def tree_order(active_only: bool = True, within: set[int] | None = None,
+               children: dict[int | None, list[Unit]] | None = None) -> list[tuple[Unit, int]]:
+    """Units in tree order with their depth, limited to ``within`` when given; ``children`` is
+    a children index (default: the tree as it stands now)."""
+    if children is None:
+        _, children = load_tree(db.session)
     out: list[tuple[Unit, int]] = []
 
     def walk(parent_id, depth, seen):

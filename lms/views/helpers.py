@@ -63,10 +63,14 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _nav():
-        user = current_user if current_user and current_user.is_authenticated else None
+        # Resolved once per page: templates use ``me`` (the logged-in person or None) rather
+        # than ``current_user``, whose every use goes through Flask-Login's lookup again.
+        user = current_user._get_current_object() if current_user else None
+        me = user if user is not None and user.is_authenticated else None
         return {
+            "me": me,
             "current_locale": str(get_locale()),
-            "may_manage_people": bool(user) and permissions.may_manage_people(db.session, user),
-            "is_admin": permissions.is_admin(user),
-            "nav_extra": app.extensions.get("lms_nav", []),
+            "may_manage_people": me is not None and permissions.may_manage_people(db.session, me),
+            "is_admin": permissions.is_admin(me),
+            "nav_items": [item for item in app.extensions.get("lms_nav", []) if me is not None and item.visible(me)],
         }

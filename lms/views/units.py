@@ -56,23 +56,6 @@ def _day_arg() -> date | None:
     return day if day is None or 1900 <= day.year <= 2200 else None
 
 
-def _rows_on(on: date, within: set[int] | None) -> list[tuple[Unit, int]]:
-    _, children = tree.tree_on(db.session, on)
-    out: list[tuple[Unit, int]] = []
-
-    def walk(parent_id, depth, seen):
-        for unit in children.get(parent_id, []):
-            if unit.id in seen:
-                continue
-            visible = within is None or unit.id in within
-            if visible:
-                out.append((unit, depth))
-            walk(unit.id, depth + 1 if visible else depth, seen | {unit.id})
-
-    walk(None, 0, frozenset())
-    return out
-
-
 @bp.get("/")
 @permissions.people_managers
 def index():
@@ -80,7 +63,7 @@ def index():
     on = _day_arg()
     within = permissions.managed_unit_ids(db.session, actor())
     if on is not None:
-        rows = _rows_on(on, within)
+        rows = tree_order(active_only=False, within=within, children=tree.tree_on(db.session, on)[1])
         counts, key_counts = _people_counts(on), _key_cadre_counts(on)
     else:
         rows = tree_order(active_only=not show_closed, within=within)

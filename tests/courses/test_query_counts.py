@@ -18,9 +18,10 @@ from courses.models import EnrolmentSource, Lesson
 from lms.db import db
 from tests.courses.conftest import NOW
 
-#: Upper bounds (statements per request), with some room above what is measured today: a
-#: regression to one statement per row shows up as a difference between 2 and 12 long before.
-BOUNDS = {"catalogue": 16, "course": 16, "lesson": 14, "my_learning": 12}
+#: Upper bounds (statements per request): no page of the learner's runs more than 10 (today:
+#: catalogue 9, course 8, lesson 7, My learning 5). A regression to one statement per row shows
+#: up as a difference between 2 and 12 items long before.
+BOUNDS = {"catalogue": 10, "course": 10, "lesson": 10, "my_learning": 10}
 
 
 @contextlib.contextmanager
@@ -83,7 +84,8 @@ def test_catalogue_does_not_grow_with_courses(client, logged_in, make_course):
             made += 1
         counts[n] = measure(client, "/courses/")
     report("catalogue (/courses/)", counts)
-    assert counts[2] == counts[12]
+    # a first page that is not full needs no count of the total: one statement fewer
+    assert counts[12] - counts[2] in (0, 1)
     assert counts[12] <= BOUNDS["catalogue"]
 
 
@@ -96,7 +98,7 @@ def test_filtered_catalogue_does_not_grow_with_courses(client, logged_in, make_c
             made += 1
         counts[n] = measure(client, "/courses/?q=quyen+tre&convention=CRC&content=1&audience=key_cadre")
     report("catalogue, searched and filtered", counts)
-    assert counts[2] == counts[12] <= BOUNDS["catalogue"]
+    assert counts[12] - counts[2] in (0, 1) and counts[12] <= BOUNDS["catalogue"]  # the total counted once full
 
 
 def _course_with(make_course, trainer, lessons: int, sections: int = 2):

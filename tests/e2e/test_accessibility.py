@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
@@ -64,8 +66,20 @@ def test_admin_screens(live_server, page, axe, make_unit, make_person):
     page.goto(live_server("/admin/people/"))
     expect(page.get_by_role("table").get_by_role("row")).to_have_count(1 + 4)  # header and four people
 
+    from lms.actors import SYSTEM
+    from lms.db import db
+    from lms.models import Job, JobStatus
+    from lms.services.people import TitleInput, add_title
+
+    add_title(db.session, SYSTEM, person, TitleInput("legal_reporter", "provincial", "12/QĐ-UBND"), today=date.today())
+    job = Job(kind="imports.apply", params={"kind": "units"}, status=JobStatus.RUNNING, progress_total=40,
+              actor_id=person.id)
+    db.session.add(job)
+    db.session.commit()
     problems = []
-    for path in ("/admin/people/", f"/admin/people/{person.id}", "/admin/units/", f"/admin/units/{division.id}"):
+    for path in ("/admin/people/", f"/admin/people/{person.id}", "/admin/units/", f"/admin/units/{division.id}",
+                 "/admin/units/?on=2024-12-31", f"/admin/units/{division.id}/split", "/admin/units/consolidate",
+                 "/admin/import/units/", f"/jobs/{job.id}"):
         page.goto(live_server(path))
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         violations = blocking_violations(axe, page)
