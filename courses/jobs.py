@@ -96,7 +96,13 @@ def recompute(ctx: jobs.Context) -> dict[str, Any]:
 
 # -- exporting the learners ------------------------------------------------------------------
 
+def _may_download_export(session, actor, job: Job) -> bool:
+    course = session.get(Course, (job.params or {}).get("course_id"))
+    return course is not None and permissions.can(session, actor, "course.learners", course)
+
+
 @jobs.kind("courses.learners_export",
+           may_download=_may_download_export,
            title=lambda job: _course_title(job, _l("Xuất danh sách học viên")),
            summary=lambda job: _l("Đã xuất %(n)s học viên.", n=(job.result or {}).get("rows", 0)),
            next_step=lambda job: (url_for("courses.learners", course_id=job.params["course_id"]),

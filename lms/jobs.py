@@ -74,17 +74,20 @@ class Kind:
     summary: Callable[[Job], Any] | None = None
     #: Where to go from the finished job: ``(url, label)`` or None.
     next_step: Callable[[Job], tuple[str, Any] | None] | None = None
+    #: May this person still download the job's file? (checked again at every download)
+    may_download: Callable[[Session, Actor, Job], bool] | None = None
 
 
 _KINDS: dict[str, Kind] = {}
 
 
 def kind(name: str, *, title: Callable[[Job], Any], summary: Callable[[Job], Any] | None = None,
-         next_step: Callable[[Job], tuple[str, Any] | None] | None = None):
+         next_step: Callable[[Job], tuple[str, Any] | None] | None = None,
+         may_download: Callable[[Session, Actor, Job], bool] | None = None):
     """Register the function below as the job kind ``name``."""
 
     def register(run: Callable[[Context], dict[str, Any]]) -> Callable[[Context], dict[str, Any]]:
-        _KINDS[name] = Kind(name, run, title, summary, next_step)
+        _KINDS[name] = Kind(name, run, title, summary, next_step, may_download)
         return run
 
     return register
@@ -156,7 +159,10 @@ def submit(session: Session, actor: Actor, name: str, params: dict[str, Any] | N
     name starts with ``_`` (a password's hash, say) are dropped when the job ends."""
     if name not in _KINDS:
         raise KeyError(f"unknown job kind {name!r}")
-    job = Job(kind=name, status=JobStatus.QUEUED, actor_id=actor.id, params=params or {}, locale=locale,
+    sweep_stale(session, utcnow())
+    params = dict(params or {})
+    params["by_system"] = actor.id is None  # a job whose person is gone later must not run as the system
+    job = Job(kind=name, status=JobStatus.QUEUED, actor_id=actor.id, params=params, locale=locale,
               progress_total=total, created_at=utcnow())
     session.add(job)
     session.flush()
@@ -197,6 +203,11 @@ def _public(params: dict | None) -> dict:
     return {key: value for key, value in (params or {}).items() if not key.startswith("_")}
 
 
+#: A job still queued or running this long after it was asked for is declared failed (its worker
+#: died, or its message was lost) and its secret parameters are dropped.
+STALE_AFTER = timedelta(hours=6)
+
+
 def _fail(session: Session, job_id: int, lines: list[str]) -> None:
     session.rollback()
     params = session.scalar(sa.select(Job.params).where(Job.id == job_id))
@@ -204,6 +215,16 @@ def _fail(session: Session, job_id: int, lines: list[str]) -> None:
         status=JobStatus.FAILED, errors=[str(line)[:2000] for line in lines[:200]], finished_at=utcnow(),
         params=_public(params)))
     session.commit()
+
+
+def sweep_stale(session: Session, now) -> int:
+    """Fail the jobs nobody will finish (see :data:`STALE_AFTER`); part of the caller's transaction."""
+    stale = session.scalars(sa.select(Job).where(Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
+                                                 Job.created_at < now - STALE_AFTER).limit(100)).all()
+    for job in stale:
+        job.status, job.finished_at, job.params = JobStatus.FAILED, now, _public(job.params)
+        job.errors = [str(_l("Công việc không được xử lý xong (tiến trình xử lý đã dừng). Hãy thử lại."))]
+    return len(stale)
 
 
 def execute(app: Flask, job_id: int) -> None:
@@ -225,11 +246,12 @@ def _execute(app: Flask, session: Session, job_id: int) -> None:
     if claimed != 1:
         return  # someone else ran it, or it is gone
     job = session.get(Job, job_id)
-    registered = _KINDS.get(job.kind)
+    kind_name = job.kind
+    registered = _KINDS.get(kind_name)
     locale = job.locale or app.config["BABEL_DEFAULT_LOCALE"]
     with force_locale(locale):
         if registered is None:
-            _fail(session, job_id, [str(_l("Không rõ loại tác vụ “%(kind)s”.", kind=job.kind))])
+            _fail(session, job_id, [str(_l("Không rõ loại tác vụ “%(kind)s”.", kind=kind_name))])
             return
         actor: Actor = SYSTEM_JOB
         if job.actor_id is not None:
@@ -237,6 +259,10 @@ def _execute(app: Flask, session: Session, job_id: int) -> None:
             if actor is None or not actor.active:
                 _fail(session, job_id, [str(_l("Tài khoản yêu cầu tác vụ này không còn hoạt động."))])
                 return
+        elif not (job.params or {}).get("by_system"):
+            # asked by a person whose account is gone: never run it with the system's rights
+            _fail(session, job_id, [str(_l("Tài khoản yêu cầu tác vụ này không còn hoạt động."))])
+            return
         progress = Progress(job_id=job_id, total=job.progress_total)
         try:
             result = registered.run(Context(session, actor, job, progress))
@@ -248,16 +274,27 @@ def _execute(app: Flask, session: Session, job_id: int) -> None:
             session.commit()
         except ServiceError as exc:
             lines = [str(exc.message)] + [str(line) for line in getattr(exc, "lines", ())]
-            _fail(session, job_id, lines)
-        except Exception:
-            log.exception("job %s (%s) failed", job_id, job.kind)
-            _fail(session, job_id, [str(_l("Tác vụ gặp lỗi hệ thống và đã dừng; không có thay đổi nào được ghi. "
-                                           "Vui lòng thử lại hoặc báo quản trị viên."))])
+            _safe_fail(session, job_id, lines)
+        except Exception as exc:
+            session.rollback()
+            # the type only: a database error's text carries the values it was writing
+            log.error("job %s (%s) failed: %s", job_id, kind_name, type(exc).__name__)
+            _safe_fail(session, job_id, [str(_l(
+                "Tác vụ gặp lỗi hệ thống và đã dừng; không có thay đổi nào được ghi. "
+                "Vui lòng thử lại hoặc báo quản trị viên."))])
         finally:
             try:
                 queue().get(_progress_key(job_id))  # removes it
             except Exception:  # pragma: no cover
                 pass
+
+
+def _safe_fail(session: Session, job_id: int, lines: list[str]) -> None:
+    try:
+        _fail(session, job_id, lines)
+    except Exception:  # the database itself is failing; the sweep will mark it later
+        session.rollback()
+        log.error("job %s: could not record its failure", job_id)
 
 
 # -- wiring ---------------------------------------------------------------------------------

@@ -152,3 +152,73 @@ def test_system_jobs_run_as_the_system(app):
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Job, job.id).status == JobStatus.DONE and db.session.get(Job, job.id).actor_id is None
+
+
+def test_gunicorn_refuses_several_production_workers_without_redis(monkeypatch):
+    """Rate-limit counters would be per process: the server does not start (gunicorn.conf.py)."""
+    import importlib.util
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", Path(__file__).parent.parent / "gunicorn.conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    logged = []
+    server = SimpleNamespace(cfg=SimpleNamespace(workers=2), log=SimpleNamespace(error=logged.append))
+    monkeypatch.setenv("LMS_ENV", "production")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with pytest.raises(SystemExit):
+        conf.on_starting(server)
+    assert "REDIS_URL" in logged[0]
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    conf.on_starting(server)  # with Redis: fine
+    monkeypatch.delenv("REDIS_URL")
+    conf.on_starting(SimpleNamespace(cfg=SimpleNamespace(workers=1), log=server.log))  # one worker: fine
+
+
+@jobs.kind("test.database_error", title=lambda job: "Lỗi cơ sở dữ liệu thử")
+def _database_error(ctx: jobs.Context) -> dict:
+    unit_service.create_unit(ctx.session, ctx.actor, name="Đơn vị A", code="DUP1", kind="division", parent=None,
+                             on=START)
+    ctx.session.execute(sa.text("INSERT INTO units (name, code, kind, position, established_on, active, "
+                                "search_text, created_at) VALUES ('B', 'DUP1', 'division', 0, '2024-01-01', 1, '', "
+                                "'2024-01-01 00:00:00')"))  # the same code: the database refuses
+    return {}
+
+
+def test_a_database_error_inside_a_job_is_recorded_and_drops_the_secrets(app, make_person):
+    admin = make_person(roles=("admin",))
+    job = jobs.submit(db.session, admin, "test.database_error", {"_password_hash": "$argon2id$secret"})
+    db.session.commit()
+    db.session.expire_all()
+    job = db.session.get(Job, job.id)
+    assert job.status == JobStatus.FAILED and "Tác vụ gặp lỗi hệ thống" in job.errors[0]
+    assert "_password_hash" not in job.params
+    assert db.session.scalar(sa.select(Unit).where(Unit.code == "DUP1")) is None
+
+
+def test_stale_jobs_are_failed_and_forget_their_secrets(app, make_person):
+    from datetime import timedelta
+
+    from lms.db import utcnow
+
+    admin = make_person(roles=("admin",))
+    old = Job(kind="test.make_unit", actor_id=admin.id, status=JobStatus.RUNNING,
+              params={"code": "X", "_password_hash": "h"}, created_at=utcnow() - timedelta(days=1))
+    db.session.add(old)
+    db.session.commit()
+    jobs.submit(db.session, admin, "test.make_unit", {"code": "JOB7"})
+    db.session.commit()
+    db.session.expire_all()
+    old = db.session.get(Job, old.id)
+    assert old.status == JobStatus.FAILED and old.params == {"code": "X"}
+
+
+def test_a_job_whose_person_is_gone_never_runs_as_the_system(app):
+    job = Job(kind="test.make_unit", actor_id=None, status=JobStatus.QUEUED, params={"code": "JOB8"})
+    db.session.add(job)
+    db.session.commit()
+    jobs.execute(app, job.id)
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).status == JobStatus.FAILED
+    assert db.session.scalar(sa.select(Unit).where(Unit.code == "JOB8")) is None

@@ -286,3 +286,14 @@ def test_the_demo_shows_the_2025_reorganisation(runner):
     assert not any(u.kind.value == "district" for units in after_tree.values() for u in units)
     codes = {u.code for u in db.session.scalars(sa.select(Unit))}
     assert {"XA-TAMQUANG", "PHUONG-TRANLAM", "XA-VUTHU"} <= codes and "XA-TANG" not in codes
+
+
+def test_junk_in_the_split_form_never_crashes(admin, world):
+    district = world["district"]
+    for junk in ({f"person-{world['head'].id}": "²"}, {"person-²": "1"}, {"unit-abc": "1"},
+                 {f"person-{world['head'].id}": "99"}, {"person-" + "9" * 30: "1"}):
+        response = admin.post(f"/admin/units/{district.id}/split", data={
+            "on": "2025-07-01", "keep_source": "y", "name_1": "Phòng mới", "code_1": "PTP-MOI", "kind_1": "district",
+            "kind_2": "district", "kind_3": "district", **junk})
+        assert response.status_code in (302, 422), junk
+        db.session.rollback()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, url_for
 
 from lms import jobs, permissions
+from lms.db import db, utcnow
 from lms.models import Job, JobStatus
 from lms.storage import get_storage
 from lms.views.common import actor, get_or_404
@@ -55,8 +56,12 @@ def status(job_id: int):
 @permissions.login
 def download(job_id: int):
     job = visible_job(job_id)
-    if job.status != JobStatus.DONE or not job.output_key:
+    if job.status != JobStatus.DONE or not job.output_key or job.finished_at < utcnow() - jobs.OUTPUT_TTL:
         abort(404)
+    registered = jobs.kind_of(job)
+    if registered is not None and registered.may_download is not None and not registered.may_download(
+            db.session, actor(), job):
+        abort(404)  # no longer allowed (a role revoked since the export was made)
     response = get_storage().serve(job.output_key, mimetype=job.output_type or "application/octet-stream",
                                    download_name=job.output_name or "tep", as_attachment=True, etag=None)
     response.headers["Cache-Control"] = "private, no-store"

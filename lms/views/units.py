@@ -7,6 +7,7 @@ merge, split, consolidation, closing — are dated and keep history (:mod:`lms.s
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ from lms.views.common import actor, get_or_404, show_errors, today, tree_order, 
 bp = Blueprint("units", __name__, url_prefix="/admin/units")
 #: New units a split page offers.
 SPLIT_PARTS = 3
+_NUMBER = re.compile(r"[0-9]{1,10}")
 
 
 def _people_counts(on: date | None = None) -> dict[int, int]:
@@ -210,8 +212,8 @@ def split(unit_id: int):
                 numbers.append(n)
         for key, value in chosen.items():
             kind, _, raw_id = key.partition("-")
-            if not raw_id.isdigit() or value == "0" or not value.isdigit() or int(value) not in numbers:
-                continue
+            if not _NUMBER.fullmatch(raw_id) or not _NUMBER.fullmatch(value) or int(value) not in numbers:
+                continue  # "0" (stays), or anything that is not one of the new units
             part = parts[numbers.index(int(value))]
             (part.people if kind == "person" else part.units).add(int(raw_id))
         try:

@@ -686,3 +686,28 @@ def test_export_as_a_background_job_offers_the_file_to_its_owner_only(app, world
     assert [row[1] for row in rows] == ["Phạm Dũng"]
     other = make_person(email="other-trainer@example.vn", roles=("trainer",))
     assert login(app, other.email).get(response.location + "/file").status_code == 404
+
+
+def test_an_exported_file_follows_the_current_rights_and_expires(app, world, trainer, class_of):
+    from datetime import timedelta
+
+    from lms.models import Job, RoleAssignment
+
+    client = login(app, world["ua"].email)
+    response = client.post(url(class_of, "learners/export"), data={})
+    assert response.status_code == 302
+    assert client.get(response.location + "/file").status_code == 200
+    # the unit administrator's role is revoked: the file they made is no longer theirs to read
+    for assignment in db.session.scalars(sa.select(RoleAssignment).where(RoleAssignment.person_id == world["ua"].id,
+                                                                         RoleAssignment.role == "unit_admin")):
+        db.session.delete(assignment)
+    db.session.commit()
+    assert client.get(response.location + "/file").status_code == 404
+
+    mine = login(app, trainer.email)
+    exported = mine.post(url(class_of, "learners/export"), data={})
+    assert mine.get(exported.location + "/file").status_code == 200
+    job = db.session.scalar(sa.select(Job).where(Job.actor_id == trainer.id))
+    job.finished_at = job.finished_at - timedelta(days=8)  # kept 7 days
+    db.session.commit()
+    assert mine.get(exported.location + "/file").status_code == 404
