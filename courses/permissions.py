@@ -58,6 +58,10 @@ def _enrolled(session, person, course: Course) -> bool:
     return enrolment is not None and enrolment.status != EnrolmentStatus.WITHDRAWN
 
 
+_ENROLMENT = sa.select(Enrolment).where(Enrolment.course_id == sa.bindparam("course_id"),
+                                        Enrolment.person_id == sa.bindparam("person_id"))
+
+
 def enrolment_of(session, person, course: Course) -> Enrolment | None:
     """The person's enrolment in the course (withdrawn ones too), read once per transaction: a
     page asks several rules that need it. Any write (flush) or end of the transaction forgets it."""
@@ -66,8 +70,7 @@ def enrolment_of(session, person, course: Course) -> Enrolment | None:
     cache = _real(session).info.setdefault("lms_enrolments", {})
     key = (course.id, person.id)
     if key not in cache:
-        cache[key] = session.scalar(sa.select(Enrolment).where(Enrolment.course_id == course.id,
-                                                               Enrolment.person_id == person.id))
+        cache[key] = session.scalar(_ENROLMENT, {"course_id": course.id, "person_id": person.id})
     return cache[key]
 
 

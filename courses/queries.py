@@ -5,6 +5,11 @@ sections, lessons or enrolments involved: related rows are loaded with ``selecti
 statement per relationship, not one per row) and progress is counted with ``GROUP BY`` for all
 the enrolments of a page at once. ``tests/courses/test_query_counts.py`` counts the statements.
 
+The statements of the busiest pages are built once, at import, with named parameters
+(``sa.bindparam``): a statement object remembers its cache key, so reusing it saves building
+the statement and hashing it again on every request, which is most of the cost of a small
+query (``bench/README.md``).
+
 Nothing here writes; nothing here checks permissions (the views ask :mod:`lms.permissions`).
 """
 
@@ -47,12 +52,16 @@ PER_PAGE = 12
 
 # -- reference lists ------------------------------------------------------------------------
 
+_CONVENTIONS = sa.select(Convention).order_by(Convention.position, Convention.id)
+_CONTENTS = sa.select(ContentArea).order_by(ContentArea.number)
+
+
 def conventions(session: Session) -> list[Convention]:
-    return list(session.scalars(sa.select(Convention).order_by(Convention.position, Convention.id)))
+    return list(session.scalars(_CONVENTIONS))
 
 
 def contents(session: Session) -> list[ContentArea]:
-    return list(session.scalars(sa.select(ContentArea).order_by(ContentArea.number)))
+    return list(session.scalars(_CONTENTS))
 
 
 # -- the catalogue --------------------------------------------------------------------------
@@ -96,6 +105,17 @@ def catalogue_statement(filters: CatalogueFilter) -> sa.Select:
             .order_by(Course.published_at.desc(), Course.id.desc()))
 
 
+_COURSE_IDS = sa.bindparam("course_ids", expanding=True)
+_TAGS = sa.union_all(
+    sa.select(course_conventions.c.course_id, sa.literal("convention"),
+              sa.cast(course_conventions.c.convention_id, sa.String))
+    .where(course_conventions.c.course_id.in_(_COURSE_IDS)),
+    sa.select(course_contents.c.course_id, sa.literal("content"), sa.cast(course_contents.c.content_id, sa.String))
+    .where(course_contents.c.course_id.in_(_COURSE_IDS)),
+    sa.select(CourseAudience.course_id, sa.literal("audience"), CourseAudience.audience)
+    .where(CourseAudience.course_id.in_(_COURSE_IDS)))
+
+
 def attach_tags(session: Session, courses: list[Course], conventions: list[Convention],
                 contents: list[ContentArea]) -> None:
     """Fill ``conventions``, ``contents`` and ``audiences`` of many courses from one statement
@@ -104,16 +124,8 @@ def attach_tags(session: Session, courses: list[Course], conventions: list[Conve
     ids = [c.id for c in courses]
     if not ids:
         return
-    tags = sa.union_all(
-        sa.select(course_conventions.c.course_id, sa.literal("convention"),
-                  sa.cast(course_conventions.c.convention_id, sa.String))
-        .where(course_conventions.c.course_id.in_(ids)),
-        sa.select(course_contents.c.course_id, sa.literal("content"), sa.cast(course_contents.c.content_id, sa.String))
-        .where(course_contents.c.course_id.in_(ids)),
-        sa.select(CourseAudience.course_id, sa.literal("audience"), CourseAudience.audience)
-        .where(CourseAudience.course_id.in_(ids)))
     found: dict[int, dict[str, list]] = {cid: {"convention": [], "content": [], "audience": []} for cid in ids}
-    for course_id, kind, value in session.execute(tags):
+    for course_id, kind, value in session.execute(_TAGS, {"course_ids": ids}):
         found[course_id][kind].append(value)
     for course in courses:
         mine = found[course.id]
@@ -150,17 +162,28 @@ class Totals:
     minutes: int = 0
 
 
+_REQUIRED_ONE = sa.case((Lesson.required.is_(True), 1), else_=0)
+_LESSON_TOTALS = (
+    sa.select(Lesson.course_id, sa.func.count(Lesson.id), sa.func.coalesce(sa.func.sum(_REQUIRED_ONE), 0),
+              sa.func.coalesce(sa.func.sum(Lesson.minutes), 0))
+    .where(Lesson.course_id.in_(_COURSE_IDS)).group_by(Lesson.course_id))
+
+
 def lesson_totals(session: Session, course_ids: Iterable[int]) -> dict[int, Totals]:
     """Lesson counts of many courses in one statement (``GROUP BY course_id``)."""
     ids = sorted(set(course_ids))
     if not ids:
         return {}
-    rows = session.execute(
-        sa.select(Lesson.course_id, sa.func.count(Lesson.id),
-                  sa.func.coalesce(sa.func.sum(sa.case((Lesson.required.is_(True), 1), else_=0)), 0),
-                  sa.func.coalesce(sa.func.sum(Lesson.minutes), 0))
-        .where(Lesson.course_id.in_(ids)).group_by(Lesson.course_id))
+    rows = session.execute(_LESSON_TOTALS, {"course_ids": ids})
     return {course_id: Totals(int(n), int(required), int(minutes)) for course_id, n, required, minutes in rows}
+
+
+_DONE_COUNTS = (
+    sa.select(Lesson.course_id, LessonProgress.person_id, sa.func.count(LessonProgress.id),
+              sa.func.coalesce(sa.func.sum(_REQUIRED_ONE), 0))
+    .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+    .where(Lesson.course_id.in_(_COURSE_IDS), LessonProgress.person_id.in_(sa.bindparam("person_ids", expanding=True)))
+    .group_by(Lesson.course_id, LessonProgress.person_id))
 
 
 def progress_map(session: Session, pairs: Iterable[tuple[int, int]],
@@ -177,12 +200,7 @@ def progress_map(session: Session, pairs: Iterable[tuple[int, int]],
     person_ids = sorted({p for _, p in pairs})
     if totals is None:
         totals = lesson_totals(session, course_ids)
-    done_rows = session.execute(
-        sa.select(Lesson.course_id, LessonProgress.person_id, sa.func.count(LessonProgress.id),
-                  sa.func.coalesce(sa.func.sum(sa.case((Lesson.required.is_(True), 1), else_=0)), 0))
-        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
-        .where(Lesson.course_id.in_(course_ids), LessonProgress.person_id.in_(person_ids))
-        .group_by(Lesson.course_id, LessonProgress.person_id))
+    done_rows = session.execute(_DONE_COUNTS, {"course_ids": course_ids, "person_ids": person_ids})
     done = {(course_id, person_id): (int(n), int(required)) for course_id, person_id, n, required in done_rows}
     result = {}
     for pair in pairs:
@@ -200,20 +218,32 @@ class NextLesson:
     title: str
 
 
+def _next_lessons_statement() -> sa.Select:
+    done = sa.exists().where(LessonProgress.lesson_id == Lesson.id,
+                             LessonProgress.person_id == sa.bindparam("person_id"))
+    rank = sa.func.row_number().over(partition_by=Lesson.course_id,
+                                     order_by=(Section.position, Section.id, Lesson.position, Lesson.id))
+    ranked = (sa.select(Lesson.id, Lesson.course_id, Lesson.title, rank.label("rank"))
+              .join(Section, Section.id == Lesson.section_id)
+              .where(Lesson.course_id.in_(_COURSE_IDS), ~done)
+              .subquery())
+    return sa.select(ranked.c.id, ranked.c.course_id, ranked.c.title).where(ranked.c.rank == 1)
+
+
+_NEXT_LESSONS = _next_lessons_statement()
+
+
 def next_lessons(session: Session, person_id: int, course_ids: Iterable[int]) -> dict[int, NextLesson]:
     """For each course, the first lesson (in syllabus order) ``person_id`` has not done; one statement."""
     ids = sorted(set(course_ids))
     if not ids:
         return {}
-    done = sa.exists().where(LessonProgress.lesson_id == Lesson.id, LessonProgress.person_id == person_id)
-    rank = sa.func.row_number().over(partition_by=Lesson.course_id,
-                                     order_by=(Section.position, Section.id, Lesson.position, Lesson.id))
-    ranked = (sa.select(Lesson.id, Lesson.course_id, Lesson.title, rank.label("rank"))
-              .join(Section, Section.id == Lesson.section_id)
-              .where(Lesson.course_id.in_(ids), ~done)
-              .subquery())
-    rows = session.execute(sa.select(ranked.c.id, ranked.c.course_id, ranked.c.title).where(ranked.c.rank == 1))
+    rows = session.execute(_NEXT_LESSONS, {"person_id": person_id, "course_ids": ids})
     return {course_id: NextLesson(lesson_id, course_id, title) for lesson_id, course_id, title in rows}
+
+
+_ENROLMENTS_IN = sa.select(Enrolment).where(Enrolment.person_id == sa.bindparam("person_id"),
+                                            Enrolment.course_id.in_(_COURSE_IDS))
 
 
 def enrolments_in(session: Session, person_id: int, course_ids: Iterable[int]) -> dict[int, Enrolment]:
@@ -221,8 +251,7 @@ def enrolments_in(session: Session, person_id: int, course_ids: Iterable[int]) -
     ids = sorted(set(course_ids))
     if not ids:
         return {}
-    rows = session.scalars(sa.select(Enrolment).where(Enrolment.person_id == person_id,
-                                                      Enrolment.course_id.in_(ids)))
+    rows = session.scalars(_ENROLMENTS_IN, {"person_id": person_id, "course_ids": ids})
     return {e.course_id: e for e in rows}
 
 
@@ -243,13 +272,16 @@ class SyllabusSection:
     lessons: list[SyllabusLesson]
 
 
+_SYLLABUS = (
+    sa.select(Section.id, Section.title, Lesson.id, Lesson.title, Lesson.required, Lesson.minutes)
+    .outerjoin(Lesson, Lesson.section_id == Section.id)
+    .where(Section.course_id == sa.bindparam("course_id"))
+    .order_by(Section.position, Section.id, Lesson.position, Lesson.id))
+
+
 def syllabus(session: Session, course_id: int) -> list[SyllabusSection]:
     """A course's sections and lessons (titles only), in order, in one statement of plain rows."""
-    rows = session.execute(
-        sa.select(Section.id, Section.title, Lesson.id, Lesson.title, Lesson.required, Lesson.minutes)
-        .outerjoin(Lesson, Lesson.section_id == Section.id)
-        .where(Section.course_id == course_id)
-        .order_by(Section.position, Section.id, Lesson.position, Lesson.id))
+    rows = session.execute(_SYLLABUS, {"course_id": course_id})
     sections: dict[int, SyllabusSection] = {}
     for section_id, section_title, lesson_id, title, required, minutes in rows:
         section = sections.setdefault(section_id, SyllabusSection(section_id, section_title, []))
@@ -258,28 +290,37 @@ def syllabus(session: Session, course_id: int) -> list[SyllabusSection]:
     return list(sections.values())
 
 
+_COURSE_PAGE = (sa.select(Course).where(Course.id == sa.bindparam("course_id"))
+                .options(defer(Course.description_source), joinedload(Course.owner)))
+
+
 def course_page(session: Session, course_id: int) -> Course | None:
     """A course with its owner, tags and audiences, in four plain statements (relationship
     loaders such as ``selectinload`` cost several times more Python per page, and this is the
     busiest page of the site); its syllabus is :func:`syllabus`."""
-    course = session.scalar(sa.select(Course).where(Course.id == course_id)
-                            .options(defer(Course.description_source), joinedload(Course.owner)))
+    course = session.scalar(_COURSE_PAGE, {"course_id": course_id})
     if course is None:
         return None
     attach_tags(session, [course], conventions(session), contents(session))
     return course
 
 
+_DONE_LESSON_IDS = sa.select(LessonProgress.lesson_id).where(
+    LessonProgress.course_id == sa.bindparam("course_id"), LessonProgress.person_id == sa.bindparam("person_id"))
+
+
 def done_lesson_ids(session: Session, person_id: int, course_id: int) -> set[int]:
-    return set(session.scalars(sa.select(LessonProgress.lesson_id).where(LessonProgress.course_id == course_id,
-                                                                         LessonProgress.person_id == person_id)))
+    return set(session.scalars(_DONE_LESSON_IDS, {"course_id": course_id, "person_id": person_id}))
+
+
+_LESSON_IN_COURSE = (
+    sa.select(Lesson).where(Lesson.id == sa.bindparam("lesson_id"), Lesson.course_id == sa.bindparam("course_id"))
+    .options(joinedload(Lesson.section), selectinload(Lesson.materials)))
 
 
 def lesson_in_course(session: Session, course_id: int, lesson_id: int) -> Lesson | None:
     """The lesson, only if it belongs to ``course_id`` (an id from another course → ``None``)."""
-    return session.scalar(
-        sa.select(Lesson).where(Lesson.id == lesson_id, Lesson.course_id == course_id)
-        .options(joinedload(Lesson.section), selectinload(Lesson.materials)))
+    return session.scalar(_LESSON_IN_COURSE, {"lesson_id": lesson_id, "course_id": course_id})
 
 
 @dataclass(frozen=True)
@@ -290,13 +331,16 @@ class OutlineItem:
     required: bool
 
 
+_OUTLINE = (
+    sa.select(Lesson.id, Lesson.title, Section.title, Lesson.required)
+    .join(Section, Section.id == Lesson.section_id)
+    .where(Lesson.course_id == sa.bindparam("course_id"))
+    .order_by(Section.position, Section.id, Lesson.position, Lesson.id))
+
+
 def outline(session: Session, course_id: int) -> list[OutlineItem]:
     """Every lesson of a course in syllabus order (for previous / next navigation); one statement."""
-    rows = session.execute(
-        sa.select(Lesson.id, Lesson.title, Section.title, Lesson.required)
-        .join(Section, Section.id == Lesson.section_id)
-        .where(Lesson.course_id == course_id)
-        .order_by(Section.position, Section.id, Lesson.position, Lesson.id))
+    rows = session.execute(_OUTLINE, {"course_id": course_id})
     return [OutlineItem(*row) for row in rows]
 
 
@@ -322,16 +366,19 @@ class LearningRow:
         return self.enrolment.status == EnrolmentStatus.COMPLETED
 
 
+_MY_ENROLMENTS = (
+    sa.select(Enrolment).join(Course, Course.id == Enrolment.course_id)
+    .where(Enrolment.person_id == sa.bindparam("person_id"), Enrolment.status != EnrolmentStatus.WITHDRAWN)
+    .options(contains_eager(Enrolment.course))
+    .order_by(Enrolment.enrolled_at.desc(), Enrolment.id.desc()))
+
+
 def my_learning(session: Session, person_id: int, today: date) -> list[LearningRow]:
     """The person's active and completed enrolments with progress and next lesson (4 statements).
 
     Active ones first (soonest due first, then newest), then completed ones (latest first).
     """
-    enrolments = list(session.scalars(
-        sa.select(Enrolment).join(Course, Course.id == Enrolment.course_id)
-        .where(Enrolment.person_id == person_id, Enrolment.status != EnrolmentStatus.WITHDRAWN)
-        .options(contains_eager(Enrolment.course))
-        .order_by(Enrolment.enrolled_at.desc(), Enrolment.id.desc())))
+    enrolments = list(session.scalars(_MY_ENROLMENTS, {"person_id": person_id}))
     progress = progress_map(session, [(e.course_id, person_id) for e in enrolments])
     active_ids = [e.course_id for e in enrolments if e.status == EnrolmentStatus.ACTIVE]
     upcoming = next_lessons(session, person_id, active_ids)

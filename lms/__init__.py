@@ -50,7 +50,7 @@ def register_url_converters(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from lms.auth import init_login
     from lms.extensions import babel, bootstrap, csrf, db, limiter, migrate
-    from lms.i18n import select_locale, select_timezone
+    from lms.i18n import install_template_gettext, select_locale, select_timezone
     from lms.jobs import init_jobs
     from lms.storage import init_storage
 
@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories=os.path.join(os.path.dirname(os.path.dirname(__file__)), "translations"))
+    install_template_gettext(app)
     bootstrap.init_app(app)
     limiter.init_app(app)
     init_login(app)

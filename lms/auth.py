@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, g, session
 
 from lms.db import db, utcnow
 from lms.extensions import login_manager
@@ -40,4 +40,5 @@ def _touch_login_session(response):
         db.session.rollback()
         touch_session(db.session, pending[0], now=pending[1])
         db.session.commit()
+        session.modified = True  # the cookie's expiry slides with the login session's
     return response

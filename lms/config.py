@@ -101,6 +101,9 @@ def load_config(
         "SESSION_HOURS": _int(env, "LMS_SESSION_HOURS", 8, 1),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int(env, "LMS_SESSION_HOURS", 8, 1)),
         "SESSION_COOKIE_NAME": "lms_session",
+        # The cookie is re-signed when the login session is marked as seen (every few minutes,
+        # lms/auth.py), not on every request: same sliding expiry, less work per page.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": not relaxed,

@@ -113,6 +113,25 @@ def test_switch_language_to_english_and_back(client, make_person):
     assert "Đăng nhập" in client.get("/login").get_data(as_text=True)
 
 
+def test_templates_translate_pages_macros_and_forced_locales(app):
+    """Messages in templates follow the page's language, in the page itself, in macros imported
+    without its context, in escaped variables, and under ``force_locale`` (e-mails, jobs)."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    source = ('{% from "courses/_macros.html" import tags %}{{ _("Đăng xuất") }}|'
+              '{{ _("Xin chào, %(name)s", name="<b>") }}|{{ tags(course) }}')
+    course = type("Course", (), {"conventions": [], "contents": []})()
+    with app.test_request_context("/"):
+        vi = render_template_string(source, course=course)
+        with force_locale("en"):
+            en = render_template_string(source, course=course)
+        again = render_template_string(source, course=course)
+    assert vi.startswith("Đăng xuất|Xin chào, &lt;b&gt;|") and 'aria-label="Chủ đề"' in vi
+    assert en.startswith("Log out|") and "&lt;b&gt;" in en and "Chủ đề" not in en
+    assert again == vi
+
+
 def test_language_choice_is_remembered_for_the_account(app, client, make_person):
     person = make_person(email="en@example.vn")
     client.post("/login", data={"email": person.email, "password": TEST_PASSWORD})

@@ -178,7 +178,12 @@ def test_a_request_marks_the_session_seen_after_the_view(app, client, auth, make
     past = utcnow() - SEEN_EVERY - timedelta(minutes=5)
     db.session.execute(sa.update(LoginSession).values(last_seen_at=past))
     db.session.commit()
-    assert client.get("/").status_code == 200
+    response = client.get("/")
+    assert response.status_code == 200
     db.session.expire_all()
     seen = db.session.scalar(sa.select(LoginSession.last_seen_at))
     assert seen > past + timedelta(minutes=4)
+    # the browser's cookie slides with it; a page in between leaves the cookie alone
+    assert "lms_session=" in response.headers.get("Set-Cookie", "")
+    again = client.get("/")
+    assert again.status_code == 200 and "Set-Cookie" not in again.headers

@@ -39,7 +39,9 @@ def hours_label(value: Decimal | int | None) -> str:
 
 
 def _render(template: str, status: int = 200, **context):
-    return render_template(f"courses/learning/{template}", AUDIENCE_LABELS=AUDIENCE_LABELS,
+    # the labels translated once per page, not once per course card that shows them
+    labels = {audience: str(label) for audience, label in AUDIENCE_LABELS.items()}
+    return render_template(f"courses/learning/{template}", AUDIENCE_LABELS=labels,
                            hours_label=hours_label, **context), status
 
 

@@ -54,20 +54,25 @@ def start_session(session: Session, person: Person, *, now: datetime, ip: str | 
     return token
 
 
+#: One statement per request: the live session, its person and their roles (every page asks).
+#: Built once: a statement object remembers its cache key, so reusing it saves building the
+#: statement and hashing it on every request (most of the cost of a small query).
+_LIVE_SESSION = (
+    sa.select(LoginSession.id, LoginSession.last_seen_at, Person)
+    .join(Person, Person.id == LoginSession.person_id)
+    .options(joinedload(Person.roles))
+    .where(LoginSession.token_hash == sa.bindparam("token_hash"), LoginSession.revoked_at.is_(None),
+           LoginSession.expires_at > sa.bindparam("now"), Person.active.is_(True))
+)
+
+
 def load_session(session: Session, token: str, *, now: datetime) -> Person | None:
     """The person of a live login session, or None if it is unknown, ended or expired. Reads
     only; when the session is due to be marked as seen, ``person.login_session_id`` is set and
     the caller calls :func:`touch_session` in a transaction of its own (after the request)."""
     if not token or len(token) > 128:
         return None
-    # One statement per request: the session, the person and their roles (every page asks).
-    row = session.execute(
-        sa.select(LoginSession.id, LoginSession.last_seen_at, Person)
-        .join(Person, Person.id == LoginSession.person_id)
-        .options(joinedload(Person.roles))
-        .where(LoginSession.token_hash == _digest(token), LoginSession.revoked_at.is_(None),
-               LoginSession.expires_at > now, Person.active.is_(True))
-    ).unique().first()
+    row = session.execute(_LIVE_SESSION, {"token_hash": _digest(token), "now": now}).unique().first()
     if row is None:
         return None
     login_id, last_seen, person = row
