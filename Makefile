@@ -12,9 +12,9 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 SUDO    = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run install install-dev translations extract-messages browser bench-tools lint test test-sqlite test-pg ci clean
+.PHONY: icu run install install-dev translations extract-messages browser bench-tools lint test test-sqlite test-pg ci clean
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt | icu
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -r requirements.txt
@@ -31,7 +31,7 @@ translations: $(VENV)/.installed
 	$(VENV)/bin/pybabel compile -f -d translations -D messages
 
 extract-messages: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o translations/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k _lp:1c,2 -o translations/messages.pot .
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching
 
 # The web server and the background-job worker together; Ctrl+C stops both.
@@ -42,6 +42,11 @@ run: install
 	LMS_ENV=development $(FLASK) lms worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	LMS_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
+
+# PyICU (Vietnamese alphabetical order) builds against the system's ICU.
+icu:
+	@pkg-config --exists icu-i18n 2>/dev/null && command -v g++ >/dev/null 2>&1 || ( $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libicu-dev pkg-config g++ )
 
 # Browser tests use Debian's Chromium (never a downloaded browser build).
 browser:

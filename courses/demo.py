@@ -36,6 +36,9 @@ ISSUER_UNIT = "STP"
 ALL = 99  # "every lesson" in a progress plan
 
 A = Audience
+#: The Constitution as it stands: adopted in 2013, amended and supplemented in 2025 (the amendment,
+#: on the Fatherland Front and local government, left the articles quoted here as they were).
+CONSTITUTION = "Hiến pháp năm 2013 (được sửa đổi, bổ sung năm 2025)"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class DemoCourse:
     title: str
     summary: str
     audiences: tuple[Audience, ...]
+    #: Credited hours; whole tiết (45 minutes) read best: 1.5 h = 2 tiết, 3 h = 4 tiết.
     hours: str
     contents: tuple[int, ...]
     #: What the convention is about (first lesson, first paragraph).
@@ -88,7 +92,7 @@ COURSES: tuple[DemoCourse, ...] = (
              "bị tra tấn, không được tạm đình chỉ kể cả trong tình trạng khẩn cấp (Điều 4).",
         treaty_body="Ủy ban Nhân quyền (Human Rights Committee)",
         domestic=(
-            "Hiến pháp năm 2013, Chương II: Quyền con người, quyền và nghĩa vụ cơ bản của công dân.",
+            f"{CONSTITUTION}, Chương II: Quyền con người, quyền và nghĩa vụ cơ bản của công dân.",
             "Bộ luật Hình sự năm 2015 và Bộ luật Tố tụng hình sự năm 2015 (suy đoán vô tội, quyền bào chữa).",
             "Luật Trưng cầu ý dân năm 2015, Luật Tiếp cận thông tin năm 2016, Luật Tín ngưỡng, tôn giáo năm 2016.",
         ),
@@ -106,7 +110,7 @@ COURSES: tuple[DemoCourse, ...] = (
         summary="Quyền làm việc, an sinh xã hội, mức sống thích đáng, sức khỏe, giáo dục và văn hóa theo Công ước "
                 "ICESCR; nghĩa vụ thực hiện từng bước của Nhà nước.",
         audiences=(A.OFFICIAL, A.EMPLOYEE, A.LEGAL_PROPAGANDIST),
-        hours="2",
+        hours="1.5",
         contents=(1, 2, 3),
         intro="Công ước quốc tế về các quyền kinh tế, xã hội và văn hóa (ICESCR) ghi nhận những quyền bảo đảm điều "
               "kiện sống, làm việc và phát triển của mỗi người. Các quốc gia thành viên thực hiện các quyền này từng "
@@ -122,7 +126,7 @@ COURSES: tuple[DemoCourse, ...] = (
         ),
         treaty_body="Ủy ban về các quyền kinh tế, xã hội và văn hóa (CESCR)",
         domestic=(
-            "Hiến pháp năm 2013: quyền làm việc, quyền được bảo đảm an sinh xã hội, quyền học tập, quyền được "
+            f"{CONSTITUTION}: quyền làm việc, quyền được bảo đảm an sinh xã hội, quyền học tập, quyền được "
             "bảo vệ, chăm sóc sức khỏe.",
             "Bộ luật Lao động năm 2019, Luật Bảo hiểm xã hội, Luật Giáo dục năm 2019.",
             "Các chương trình mục tiêu quốc gia về giảm nghèo bền vững.",
@@ -141,7 +145,7 @@ COURSES: tuple[DemoCourse, ...] = (
         summary="Công ước về xóa bỏ mọi hình thức phân biệt đối xử với phụ nữ: các quyền được bảo vệ, Luật Bình "
                 "đẳng giới và việc lồng ghép giới trong công tác của cơ quan nhà nước.",
         audiences=(A.LEGAL_REPORTER, A.LEGAL_PROPAGANDIST, A.OFFICIAL, A.EMPLOYEE),
-        hours="2.5",
+        hours="3",
         contents=(1, 2, 3),
         intro="CEDAW định nghĩa phân biệt đối xử với phụ nữ là mọi sự phân biệt, loại trừ hay hạn chế dựa trên "
               "giới tính làm tổn hại hoặc vô hiệu hóa việc phụ nữ được công nhận, hưởng thụ hay thực hiện các quyền "
@@ -157,7 +161,7 @@ COURSES: tuple[DemoCourse, ...] = (
              "phân biệt đối xử (Điều 4).",
         treaty_body="Ủy ban về xóa bỏ phân biệt đối xử với phụ nữ (Ủy ban CEDAW)",
         domestic=(
-            "Hiến pháp năm 2013, Điều 26: công dân nam, nữ bình đẳng về mọi mặt.",
+            f"{CONSTITUTION}, Điều 26: công dân nam, nữ bình đẳng về mọi mặt.",
             "Luật Bình đẳng giới năm 2006.",
             "Luật Phòng, chống bạo lực gia đình năm 2022; Bộ luật Lao động năm 2019 (lao động nữ và bảo đảm bình "
             "đẳng giới).",
@@ -176,7 +180,7 @@ COURSES: tuple[DemoCourse, ...] = (
         summary="Nguyên tắc bình đẳng, không phân biệt đối xử vì chủng tộc, màu da, dòng dõi, nguồn gốc dân tộc; "
                 "chính sách dân tộc và trách nhiệm của cơ quan nhà nước.",
         audiences=(A.LEGAL_REPORTER, A.LEGAL_PROPAGANDIST, A.OFFICIAL),
-        hours="2",
+        hours="1.5",
         contents=(1, 2, 3),
         intro="ICERD cấm phân biệt chủng tộc, tức là mọi sự phân biệt, loại trừ, hạn chế hay ưu đãi dựa trên chủng "
               "tộc, màu da, dòng dõi, nguồn gốc quốc gia hay dân tộc, nhằm hoặc dẫn đến việc hạn chế quyền con người "
@@ -190,9 +194,9 @@ COURSES: tuple[DemoCourse, ...] = (
         ),
         treaty_body="Ủy ban về xóa bỏ phân biệt chủng tộc (CERD)",
         domestic=(
-            "Hiến pháp năm 2013, Điều 5: các dân tộc bình đẳng, đoàn kết, tôn trọng và giúp nhau cùng phát triển; "
+            f"{CONSTITUTION}, Điều 5: các dân tộc bình đẳng, đoàn kết, tôn trọng và giúp nhau cùng phát triển; "
             "nghiêm cấm mọi hành vi kỳ thị, chia rẽ dân tộc.",
-            "Hiến pháp năm 2013, Điều 16: mọi người đều bình đẳng trước pháp luật; không ai bị phân biệt đối xử "
+            f"{CONSTITUTION}, Điều 16: mọi người đều bình đẳng trước pháp luật; không ai bị phân biệt đối xử "
             "trong đời sống chính trị, dân sự, kinh tế, văn hóa, xã hội.",
             "Chương trình mục tiêu quốc gia phát triển kinh tế - xã hội vùng đồng bào dân tộc thiểu số và miền núi.",
         ),
@@ -210,7 +214,7 @@ COURSES: tuple[DemoCourse, ...] = (
         summary="Bốn nguyên tắc của Công ước về quyền trẻ em, Luật Trẻ em và việc cán bộ tư pháp, hộ tịch bảo đảm "
                 "quyền trẻ em trong công việc hằng ngày.",
         audiences=(A.LEGAL_PROPAGANDIST, A.LEGAL_REPORTER, A.OFFICIAL),
-        hours="2.5",
+        hours="3",
         contents=(1, 2, 3),
         intro="Công ước về quyền trẻ em áp dụng cho mọi người dưới 18 tuổi, trừ trường hợp pháp luật quốc gia quy "
               "định tuổi thành niên sớm hơn (Điều 1). Công ước dựa trên bốn nguyên tắc chung, được áp dụng khi thực "
@@ -227,11 +231,13 @@ COURSES: tuple[DemoCourse, ...] = (
         treaty_body="Ủy ban về quyền trẻ em (CRC)",
         history_note="Việt Nam là quốc gia đầu tiên ở châu Á và thứ hai trên thế giới phê chuẩn Công ước.",
         domestic=(
-            "Hiến pháp năm 2013, Điều 37: trẻ em được Nhà nước, gia đình và xã hội bảo vệ, chăm sóc và giáo dục; "
+            f"{CONSTITUTION}, Điều 37: trẻ em được Nhà nước, gia đình và xã hội bảo vệ, chăm sóc và giáo dục; "
             "được tham gia vào các vấn đề về trẻ em.",
             "Luật Trẻ em năm 2016 (trẻ em là người dưới 16 tuổi).",
-            "Luật Hộ tịch năm 2014 (đăng ký khai sinh); Bộ luật Tố tụng hình sự năm 2015 (thủ tục đối với người "
-            "dưới 18 tuổi).",
+            "Luật Hộ tịch năm 2014 (đăng ký khai sinh).",
+            "Luật Tư pháp người chưa thành niên số 59/2024/QH15, có hiệu lực từ ngày 01/01/2026: xử lý chuyển hướng "
+            "và thủ tục tố tụng thân thiện đối với người chưa thành niên (dưới 18 tuổi) phạm tội, là bị hại hoặc "
+            "người làm chứng.",
         ),
         asks=(
             "Đăng ký khai sinh kịp thời cho mọi trẻ em (Điều 7).",
@@ -247,7 +253,7 @@ COURSES: tuple[DemoCourse, ...] = (
         summary="Tiếp cận, hòa nhập và không phân biệt đối xử: những gì Công ước CRPD yêu cầu và cách cơ quan nhà "
                 "nước phục vụ người khuyết tật.",
         audiences=(A.OFFICIAL, A.EMPLOYEE, A.LEGAL_REPORTER),
-        hours="2",
+        hours="1.5",
         contents=(1, 2, 3),
         open_access=True,
         intro="Công ước về quyền của người khuyết tật không tạo ra quyền mới mà bảo đảm người khuyết tật được hưởng "
@@ -264,7 +270,7 @@ COURSES: tuple[DemoCourse, ...] = (
         ),
         treaty_body="Ủy ban về quyền của người khuyết tật (CRPD)",
         domestic=(
-            "Hiến pháp năm 2013, Điều 59: Nhà nước có chính sách trợ giúp người khuyết tật.",
+            f"{CONSTITUTION}, Điều 59: Nhà nước có chính sách trợ giúp người khuyết tật.",
             "Luật Người khuyết tật năm 2010.",
             "Luật Trợ giúp pháp lý năm 2017: người khuyết tật có khó khăn về tài chính được trợ giúp pháp lý.",
         ),
@@ -298,7 +304,7 @@ COURSES: tuple[DemoCourse, ...] = (
         ),
         treaty_body="Ủy ban chống tra tấn (CAT)",
         domestic=(
-            "Hiến pháp năm 2013, Điều 20: nghiêm cấm tra tấn, bạo lực, truy bức, nhục hình hay bất kỳ hình thức "
+            f"{CONSTITUTION}, Điều 20: nghiêm cấm tra tấn, bạo lực, truy bức, nhục hình hay bất kỳ hình thức "
             "đối xử nào khác xâm phạm thân thể, sức khỏe, xúc phạm danh dự, nhân phẩm.",
             "Bộ luật Hình sự năm 2015 (tội dùng nhục hình, tội bức cung); Bộ luật Tố tụng hình sự năm 2015.",
             "Luật Thi hành tạm giữ, tạm giam năm 2015; Luật Trách nhiệm bồi thường của Nhà nước năm 2017.",
@@ -383,13 +389,24 @@ def lesson_texts(spec: DemoCourse, convention: Convention) -> list[tuple[str, st
     ]
 
 
-def _description(spec: DemoCourse, convention: Convention) -> str:
+def contents_sentence(contents: list[ContentArea]) -> str:
+    """Which of the plan's communication contents a course covers, said from its content tags:
+    "Khóa học thuộc các nội dung truyền thông số 1 (…) và 2 (…) …"."""
+    if not contents:
+        return ""
+    named = [f"{c.number} ({c.short_vi})" for c in sorted(contents, key=lambda c: c.number)]
+    listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} và {named[-1]}"
+    which = "nội dung truyền thông số" if len(named) == 1 else "các nội dung truyền thông số"
+    return (f"Khóa học thuộc {which} {listed} của Kế hoạch triển khai Đề án truyền thông về quyền con người ở "
+            f"Việt Nam.")
+
+
+def _description(spec: DemoCourse, convention: Convention, contents: list[ContentArea]) -> str:
     return (
         f"Khóa học ngắn về **{convention.name_vi}** (*{convention.name_en}*), gồm ba bài đọc: Công ước bảo vệ những "
         f"quyền gì, Việt Nam tham gia Công ước như thế nào, và Công ước yêu cầu gì ở cơ quan, cán bộ.\n\n"
-        f"Bài 1 kèm tài liệu tóm tắt (PDF) để tải về. Khóa học thuộc nội dung 1 của Kế hoạch truyền thông về "
-        f"quyền con người."
-    )
+        f"Bài 1 kèm tài liệu tóm tắt (PDF) để tải về. {contents_sentence(contents)}"
+    ).rstrip()
 
 
 # -- seeding --------------------------------------------------------------------------------
@@ -409,7 +426,7 @@ def seed_courses(session: Session) -> list[Course]:
     if trainer is None:  # the platform demo was not loaded: nothing to attach courses to
         return []
     conventions = {c.code: c for c in session.scalars(sa.select(Convention))}
-    contents = {c.number: c.id for c in session.scalars(sa.select(ContentArea))}
+    contents = {c.number: c for c in session.scalars(sa.select(ContentArea))}
     existing = set(session.scalars(sa.select(Course.title).where(Course.owner_id == trainer.id)))
     issuer = session.scalar(sa.select(Unit.name).where(Unit.code == ISSUER_UNIT)) or ""
     now = utcnow()
@@ -427,11 +444,12 @@ def seed_courses(session: Session) -> list[Course]:
 
 
 def _create_course(session: Session, trainer: Person, spec: DemoCourse, convention: Convention,
-                   contents: dict[int, int], issuer: str, now: datetime) -> Course:
+                   contents: dict[int, ContentArea], issuer: str, now: datetime) -> Course:
     published = now - timedelta(days=60)
+    tagged = [contents[n] for n in spec.contents if n in contents]
     course = services.create_course(session, trainer, services.CourseInput(
-        title=spec.title, summary=spec.summary, description=_description(spec, convention),
-        convention_ids=[convention.id], content_ids=[contents[n] for n in spec.contents if n in contents],
+        title=spec.title, summary=spec.summary, description=_description(spec, convention, tagged),
+        convention_ids=[convention.id], content_ids=[c.id for c in tagged],
         audiences=[a.value for a in spec.audiences], credited_hours=Decimal(spec.hours),
         counts_toward_target=True, self_enrol=True, open_access=spec.open_access))
     section = services.add_section(session, trainer, course, "Nội dung chính")
@@ -439,7 +457,7 @@ def _create_course(session: Session, trainer: Person, spec: DemoCourse, conventi
     for title, body, minutes, numbers in lesson_texts(spec, convention):
         lessons.append(services.add_lesson(session, trainer, section, services.LessonInput(
             title=title, body=body, minutes=minutes, required=True, convention_ids=[convention.id],
-            content_ids=[contents[n] for n in numbers if n in contents]), published))
+            content_ids=[contents[n].id for n in numbers if n in contents]), published))
     pdf = convention_handout(convention, course_title=spec.title, protects=list(spec.protects),
                              asks=list(spec.asks), treaty_body=spec.treaty_body, domestic=list(spec.domestic),
                              issuer=issuer)

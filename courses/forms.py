@@ -13,6 +13,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from courses.models import Audience, CourseStatus
 from lms.forms import Choice, Choices
 from lms.i18n import lazy_gettext as _l
+from lms.i18n import lazy_pgettext as _lp
 
 # authoring ----------------------------------------------------------------------------------
 
@@ -66,10 +67,11 @@ class CourseForm(FlaskForm):
     audiences = _checkboxes(_l("Đối tượng học"), choices=audience_choices)
     credited_hours = StringField(_l("Số giờ được tính"), validators=[
         Optional(), Length(max=12, message=_l("Số giờ phải là số từ 0 đến 1000."))],
-        description=_l("Ví dụ: 2 hoặc 1,5."), render_kw={"inputmode": "decimal"})
+        description=_l("Tính bằng giờ; 1 tiết = 45 phút. Ví dụ: 3 (= 4 tiết) hoặc 1,5 (= 2 tiết)."),
+        render_kw={"inputmode": "decimal"})
     counts_toward_target = BooleanField(_l("Tính vào chỉ tiêu cán bộ chủ chốt được bồi dưỡng (70%)"), default=True)
-    self_enrol = BooleanField(_l("Cho phép học viên tự đăng ký"), default=True)
-    open_access = BooleanField(_l("Khóa học mở: mọi người đã đăng nhập đều xem được, không cần đăng ký"))
+    self_enrol = BooleanField(_l("Cho phép học viên tự đăng ký học"), default=True)
+    open_access = BooleanField(_l("Khóa học mở: mọi người đã đăng nhập đều xem được, không cần đăng ký học"))
 
 
 class SectionForm(FlaskForm):
@@ -100,7 +102,7 @@ class MaterialFileForm(FlaskForm):
 
 
 class MaterialLinkForm(FlaskForm):
-    url = StringField(_l("Đường dẫn"), validators=[
+    url = StringField(_lp("url", "Đường dẫn"), validators=[
         DataRequired(message=_l("Vui lòng nhập đường dẫn.")),
         Length(max=2000, message=_l("Đường dẫn không được dài quá 2000 ký tự."))])
     title = _title_field(_l("Tên hiển thị"))
@@ -159,7 +161,7 @@ class PersonIds(SelectMultipleField):
 class EnrolForm(FlaskForm):
     """What every way of enrolling shares: an optional due date."""
 
-    due_on = VNDateField(_l("Hạn hoàn thành (không bắt buộc)"), validators=[Optional()], format="%Y-%m-%d")
+    due_on = VNDateField(_l("Hạn hoàn thành (không bắt buộc)"), validators=[Optional()])
 
     def validate_due_on(self, field):
         from lms.views.common import today

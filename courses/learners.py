@@ -29,11 +29,11 @@ from lms.i18n import msgid
 from lms.labels import EMPLOYMENT_LABELS, TITLE_SHORT
 from lms.models import EmploymentType, KeyCadrePeriod, LegalTitle, Membership, Person, TitleKind, Unit
 from lms.spreadsheet import Column
-from lms.text import clean, email_key, fold, like_pattern
+from lms.text import clean, email_key, like_pattern, search_terms
 from lms.tree import subtree_ids
 
 SOURCE_LABELS = {
-    EnrolmentSource.SELF: _l("Tự đăng ký"),
+    EnrolmentSource.SELF: _l("Tự đăng ký học"),
     EnrolmentSource.INDIVIDUAL: _l("Ghi danh từng người"),
     EnrolmentSource.UNIT: _l("Theo đơn vị"),
     EnrolmentSource.CATEGORY: _l("Theo đối tượng"),
@@ -160,9 +160,9 @@ def learners_select(session: Session, actor: Person, course: Course, f: LearnerF
         .outerjoin(done, done.c.person_id == Enrolment.person_id)
         .where(Enrolment.course_id == course.id)
         .where(_in_scope(scope_of(session, actor, course), Membership.unit_id))
-        .order_by(Person.full_name, Person.id)
+        .order_by(Person.sort_key, Person.id)
     )
-    for term in fold(f.q).split()[:8]:
+    for term in search_terms(f.q):
         stmt = stmt.where(Person.search_text.like(like_pattern(term), escape="\\"))
     if f.unit_id is not None:
         stmt = stmt.where(Membership.unit_id.in_(sorted(subtree_ids(session, f.unit_id))))

@@ -105,8 +105,21 @@ class ContentArea(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: 1..5, as numbered in the plan.
     number: Mapped[int] = mapped_column(unique=True)
-    name_vi: Mapped[str] = mapped_column(sa.String(500))
-    name_en: Mapped[str] = mapped_column(sa.String(500))
+    #: The plan's full wording (section II), and a faithful English rendering of it.
+    name_vi: Mapped[str] = mapped_column(sa.String(1000))
+    name_en: Mapped[str] = mapped_column(sa.String(1000))
+    #: A short label for lists, filters and tags (the full wording goes in a title or a
+    #: details line next to it).
+    short_vi: Mapped[str] = mapped_column(sa.String(120))
+    short_en: Mapped[str] = mapped_column(sa.String(120))
+
+    def name_in(self, locale: str) -> str:
+        """The full wording in the interface language (Vietnamese unless ``locale`` is English)."""
+        return self.name_en if str(locale) == "en" else self.name_vi
+
+    def short_in(self, locale: str) -> str:
+        """The short label in the interface language."""
+        return self.short_en if str(locale) == "en" else self.short_vi
 
 
 class Course(db.Model):

@@ -40,12 +40,12 @@ from courses.text import render
 from courses.uploads import UploadRefused, classify, kind_for
 from lms import audit, jobs, permissions
 from lms.actors import Actor
-from lms.db import affected_rows
+from lms.db import affected_rows, is_storage_full
 from lms.errors import PermissionDenied, ServiceError
 from lms.i18n import lazy_gettext as _l
 from lms.models import EmploymentType, KeyCadrePeriod, Membership, Person, Role, TitleKind
 from lms.signals import course_completed
-from lms.storage import StorageError, delete_after_commit, get_storage, track_new
+from lms.storage import STORAGE_FAILED, StorageError, delete_after_commit, get_storage, track_new
 from lms.text import clean, fold
 from lms.tree import subtree_cte, title_holders_select
 
@@ -358,26 +358,30 @@ def add_file(session: Session, actor: Actor, lesson: Lesson, source: BinaryIO, f
     claimed = kind_for(original)
     # stop reading as soon as the body exceeds what the claimed kind may weigh
     ceiling_mb = (video_mb if claimed.video else limit_mb) if claimed else max(limit_mb, video_mb)
-    with tempfile.TemporaryFile() as spool:
-        while True:
-            chunk = source.read(1024 * 1024)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > ceiling_mb * 1024 * 1024:
-                raise ServiceError(_l("Tệp quá lớn: tối đa %(n)s MB cho loại tệp này.", n=ceiling_mb), "file")
-            digest.update(chunk)
-            spool.write(chunk)
-        try:
-            name, kind = classify(spool, original)
-        except UploadRefused as exc:
-            raise ServiceError(exc.message, "file") from None
-        key = f"materials/{secrets.token_hex(2)}/{secrets.token_urlsafe(24)}.{kind.extensions[0]}"
-        try:
-            get_storage().put(key, spool, kind.mimetype)
-        except StorageError:
-            raise ServiceError(_l("Không lưu được tệp (bộ nhớ đầy hoặc lỗi lưu trữ). Vui lòng thử lại sau "
-                                  "hoặc báo quản trị viên."), "file") from None
+    try:
+        with tempfile.TemporaryFile() as spool:
+            while True:
+                chunk = source.read(1024 * 1024)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > ceiling_mb * 1024 * 1024:
+                    raise ServiceError(_l("Tệp quá lớn: tối đa %(n)s MB cho loại tệp này.", n=ceiling_mb), "file")
+                digest.update(chunk)
+                spool.write(chunk)
+            try:
+                name, kind = classify(spool, original)
+            except UploadRefused as exc:
+                raise ServiceError(exc.message, "file") from None
+            key = f"materials/{secrets.token_hex(2)}/{secrets.token_urlsafe(24)}.{kind.extensions[0]}"
+            try:
+                get_storage().put(key, spool, kind.mimetype)
+            except StorageError:
+                raise ServiceError(STORAGE_FAILED, "file") from None
+    except OSError as exc:
+        if not is_storage_full(exc):
+            raise
+        raise ServiceError(STORAGE_FAILED, "file") from None  # the temporary folder is full
     track_new(session, key)
     material = Material(kind=MaterialKind.FILE, title=_title(title or original.rsplit(".", 1)[0][:TITLE_MAX] or original,
                                                             "title"),
@@ -472,7 +476,7 @@ def _enrol_set(session: Session, course: Course, eligible: sa.Select, source: En
 
 def self_enrol(session: Session, person: Person, course: Course, now: datetime) -> Enrolment:
     if course.status != CourseStatus.PUBLISHED or not course.self_enrol:
-        raise ServiceError(_l("Khóa học này không cho phép tự đăng ký."))
+        raise ServiceError(_l("Khóa học này không cho phép tự đăng ký học."))
     _enrol_one(session, course, person.id, EnrolmentSource.SELF, None, person, now)
     session.flush()
     enrolment = session.scalar(sa.select(Enrolment).where(Enrolment.course_id == course.id,
@@ -673,7 +677,7 @@ def mark_done(session: Session, person: Person, lesson: Lesson, now: datetime) -
     """The person marks a lesson done; returns True when this completed the course."""
     course = lesson.section.course
     if not permissions.can(session, person, "course.learn", course):
-        raise PermissionDenied(_l("Bạn chưa ghi danh khóa học này."))
+        raise PermissionDenied(_l("Bạn chưa đăng ký học khóa học này."))
     enrolment = session.scalar(sa.select(Enrolment).where(Enrolment.course_id == course.id,
                                                           Enrolment.person_id == person.id))
     exists = session.scalar(sa.select(LessonProgress.id).where(LessonProgress.lesson_id == lesson.id,
@@ -722,13 +726,22 @@ def update_convention(session: Session, actor: Actor, convention: Convention, *,
                  summary=convention.code, details={"before": before})
 
 
-def update_content(session: Session, actor: Actor, content: ContentArea, *, name_vi: str, name_en: str) -> None:
+def update_content(session: Session, actor: Actor, content: ContentArea, *, name_vi: str, name_en: str,
+                   short_vi: str, short_en: str) -> None:
+    """The full wording (as in the plan) and the short label shown in lists, filters and tags."""
     if not permissions.is_admin(actor):
         raise PermissionDenied(_l("Chỉ quản trị hệ thống được sửa danh mục."))
-    name_vi, name_en = clean(name_vi), clean(name_en)
-    if not name_vi or not name_en:
-        raise ServiceError(_l("Vui lòng nhập tên."), "name_vi" if not name_vi else "name_en")
-    content.name_vi, content.name_en = name_vi, name_en
+    values = {"name_vi": clean(name_vi), "name_en": clean(name_en), "short_vi": clean(short_vi),
+              "short_en": clean(short_en)}
+    for field_name, value in values.items():
+        if not value:
+            raise ServiceError(_l("Vui lòng nhập tên.") if field_name.startswith("name")
+                               else _l("Vui lòng nhập tên ngắn."), field_name)
+    for field_name, limit in (("name_vi", 1000), ("name_en", 1000), ("short_vi", 120), ("short_en", 120)):
+        if len(values[field_name]) > limit:
+            raise ServiceError(_l("Tên không được dài quá %(n)s ký tự.", n=limit), field_name)
+    for field_name, value in values.items():
+        setattr(content, field_name, value)
     session.flush()
     audit.record(session, actor, "reference.content", object_type="content", object_id=content.id,
                  summary=str(content.number))

@@ -14,6 +14,7 @@ from typing import BinaryIO
 import filetype
 
 from lms.i18n import lazy_gettext as _l
+from lms.office import active_content
 
 MAX_ZIP_ENTRIES = 5000
 MAX_ZIP_RATIO_BYTES = 300 * 1024 * 1024  # uncompressed size an Office file may claim
@@ -85,7 +86,7 @@ def _check_ooxml(source: BinaryIO, name: str) -> None:
             names = {i.filename for i in infos}
             if "[Content_Types].xml" not in names or not any(n.startswith(_OOXML_PART[name]) for n in names):
                 raise UploadRefused(_l("Nội dung tệp không khớp với phần mở rộng .%(ext)s.", ext=name))
-            if any(n.lower().endswith((".bin", ".exe", ".dll")) and "vbaproject" in n.lower() for n in names):
+            if active_content(archive):  # declared macro project / ActiveX, whatever its part's name
                 raise UploadRefused(_l("Tệp Office chứa macro; hãy lưu lại ở dạng không có macro."))
     except zipfile.BadZipFile:
         raise UploadRefused(_l("Tệp bị hỏng hoặc không phải tệp Office hợp lệ.")) from None

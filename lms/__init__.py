@@ -21,9 +21,11 @@ class Feature(Protocol):
 
 def create_app(features: Iterable[Feature] = (), test_config: Mapping[str, Any] | None = None) -> Flask:
     from lms.config import load_config
+    from lms.request_limits import LmsRequest
 
     app = Flask(__name__, instance_relative_config=True)
-    app.config.update(load_config(app.instance_path, overrides=test_config))
+    app.request_class = LmsRequest  # form and body limits, checked before parsing
+    app.config.update(load_config(app.instance_path, overrides=test_config, command_line=_serving_a_command()))
     register_url_converters(app)
     os.makedirs(app.instance_path, exist_ok=True)
     register_extensions(app)
@@ -34,6 +36,17 @@ def create_app(features: Iterable[Feature] = (), test_config: Mapping[str, Any] 
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def _serving_a_command() -> bool:
+    """True when the ``flask`` command line loads the app for one of its commands (``lms …``,
+    ``db …``, ``--help``) rather than to serve pages (``flask run``, gunicorn)."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    # The flask group loads the app to find its commands (its context is "flask"); only the
+    # built-in ``run`` loads it from its own context.
+    return context is not None and context.info_name != "run"
 
 
 def register_url_converters(app: Flask) -> None:
@@ -49,12 +62,14 @@ def register_url_converters(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from lms.auth import init_login
+    from lms.db import configure_engines
     from lms.extensions import babel, bootstrap, csrf, db, limiter, migrate
     from lms.i18n import install_template_gettext, select_locale, select_timezone
     from lms.jobs import init_jobs
     from lms.storage import init_storage
 
     db.init_app(app)
+    configure_engines(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,

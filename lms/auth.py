@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, g, session
+from sqlalchemy.exc import DBAPIError
 
-from lms.db import db, utcnow
+from lms.db import db, is_lock_conflict, utcnow
 from lms.extensions import login_manager
 from lms.i18n import lazy_gettext as _l
 
@@ -38,7 +39,15 @@ def _touch_login_session(response):
         from lms.services.auth import touch_session
 
         db.session.rollback()
-        touch_session(db.session, pending[0], now=pending[1])
-        db.session.commit()
+        try:
+            touch_session(db.session, pending[0], now=pending[1])
+            db.session.commit()
+        except DBAPIError as exc:
+            # Another writer holds the database (an import, say): "last seen" waits for the next
+            # request; the page the user asked for is not lost over it.
+            db.session.rollback()
+            if not is_lock_conflict(exc):
+                raise
+            return response
         session.modified = True  # the cookie's expiry slides with the login session's
     return response

@@ -34,9 +34,14 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
 
 
 def load_config(
-    instance_path: str, env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+    instance_path: str, env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None,
+    *, command_line: bool = False,
 ) -> dict[str, Any]:
-    """Build the Flask config from ``env`` (default: ``os.environ``) and test ``overrides``."""
+    """Build the Flask config from ``env`` (default: ``os.environ``) and test ``overrides``.
+
+    ``command_line``: the app serves a ``flask … lms``/``db`` command, not web requests. Nothing
+    is signed then, so a missing ``SECRET_KEY`` is replaced by a random one for that process
+    (``flask --app app lms --help`` and ``lms init`` work before the secret is set)."""
     env = os.environ if env is None else env
     overrides = dict(overrides or {})
     lms_env = overrides.pop("LMS_ENV", None) or env.get("LMS_ENV", "production")
@@ -45,7 +50,11 @@ def load_config(
     relaxed = lms_env in ("development", "testing")
 
     secret = overrides.pop("SECRET_KEY", None) or env.get("SECRET_KEY", "")
-    if not secret:
+    if not secret and command_line and not relaxed:
+        import secrets
+
+        secret = secrets.token_urlsafe(48)
+    elif not secret:
         if not relaxed:
             raise ConfigError(
                 "SECRET_KEY is not set. Set it to a long random value "
@@ -80,6 +89,20 @@ def load_config(
         "RATELIMIT_ENABLED": env.get("LMS_RATELIMIT_ENABLED", "1") != "0",
         "LOGIN_LIMIT_ACCOUNT": env.get("LMS_LOGIN_LIMIT_ACCOUNT", "10 per 15 minutes"),
         "LOGIN_LIMIT_ADDRESS": env.get("LMS_LOGIN_LIMIT_ADDRESS", "50 per 15 minutes"),
+        # Self-service password reset (lms/services/password_reset.py): how long a link works, and
+        # how many requests are accepted per e-mail address and per client address.
+        "PASSWORD_RESET_MINUTES": _int(env, "LMS_PASSWORD_RESET_MINUTES", 60, 5),
+        "RESET_LIMIT_ACCOUNT": env.get("LMS_RESET_LIMIT_ACCOUNT", "3 per hour"),
+        "RESET_LIMIT_ADDRESS": env.get("LMS_RESET_LIMIT_ADDRESS", "20 per hour"),
+        # Outgoing mail (lms/mail.py). Without LMS_SMTP_HOST mails are written to LMS_MAIL_DIR
+        # (default <instance>/mail) and to the log, so a trial needs no mail server.
+        "SMTP_HOST": env.get("LMS_SMTP_HOST") or None,
+        "SMTP_PORT": _int(env, "LMS_SMTP_PORT", 0, 0) or None,
+        "SMTP_USER": env.get("LMS_SMTP_USER") or None,
+        "SMTP_PASSWORD": env.get("LMS_SMTP_PASSWORD") or None,
+        "SMTP_SECURITY": env.get("LMS_SMTP_SECURITY") or "starttls",
+        "MAIL_FROM": env.get("LMS_MAIL_FROM") or None,
+        "MAIL_DIR": env.get("LMS_MAIL_DIR") or None,
         "LMS_TIMEZONE": env.get("LMS_TIMEZONE", "Asia/Ho_Chi_Minh"),
         "BABEL_DEFAULT_TIMEZONE": env.get("LMS_TIMEZONE", "Asia/Ho_Chi_Minh"),
         "BABEL_DEFAULT_LOCALE": env.get("LMS_DEFAULT_LOCALE", "vi"),
@@ -88,6 +111,16 @@ def load_config(
         "MAX_CONTENT_LENGTH": upload_mb * 1024 * 1024,
         "LMS_MAX_UPLOAD_MB": upload_mb,
         "LMS_MAX_VIDEO_MB": _int(env, "LMS_MAX_VIDEO_MB", 500, 1),
+        # Bodies that are not uploads, and anything sent before signing in, are held to these
+        # limits before they are parsed (lms/request_limits.py).
+        "LMS_MAX_FORM_KB": _int(env, "LMS_MAX_FORM_KB", 2048, 16),
+        "LMS_MAX_FORM_FIELDS": _int(env, "LMS_MAX_FORM_FIELDS", 5000, 100),
+        "MAX_FORM_PARTS": _int(env, "LMS_MAX_FORM_FIELDS", 5000, 100),
+        "LMS_MAX_ANONYMOUS_FORM_KB": _int(env, "LMS_MAX_ANONYMOUS_FORM_KB", 64, 4),
+        "LMS_MAX_ANONYMOUS_FORM_FIELDS": _int(env, "LMS_MAX_ANONYMOUS_FORM_FIELDS", 100, 10),
+        # SQLite only: how long a write waits for another one to finish before the user is asked
+        # to retry (HTTP 503). PostgreSQL is not affected.
+        "LMS_SQLITE_BUSY_TIMEOUT_MS": _int(env, "LMS_SQLITE_BUSY_TIMEOUT_MS", 5000, 0),
         "LMS_STORAGE": env.get("LMS_STORAGE", "local"),
         "LMS_STORAGE_PATH": env.get("LMS_STORAGE_PATH") or None,
         "LMS_S3_BUCKET": env.get("LMS_S3_BUCKET") or None,
@@ -135,4 +168,9 @@ def load_config(
         raise ConfigError(f"LMS_JOBS must be 'immediate', 'sqlite' or 'redis', got {config['LMS_JOBS']!r}")
     if config["LMS_JOBS"] == "redis" and not config["REDIS_URL"]:
         raise ConfigError("LMS_JOBS=redis needs REDIS_URL")
+    if config["SMTP_SECURITY"] not in ("starttls", "ssl", "none"):
+        raise ConfigError(f"LMS_SMTP_SECURITY must be 'starttls', 'ssl' or 'none', got {config['SMTP_SECURITY']!r}")
+    if config["SMTP_HOST"] and not config["MAIL_FROM"]:
+        raise ConfigError("LMS_SMTP_HOST needs LMS_MAIL_FROM (the sender's address, e.g. "
+                          "'Sở Tư pháp <daotao@stp.example.gov.vn>')")
     return config

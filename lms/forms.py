@@ -3,14 +3,15 @@ rules live in the services, which the views call after the form validates."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
+    Field,
     IntegerField,
     PasswordField,
     SelectField,
@@ -19,7 +20,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from lms.i18n import lazy_gettext as _l
 from lms.labels import EMPLOYMENT_LABELS, GENDER_LABELS, LEVEL_LABELS, ROLE_LABELS, TITLE_LABELS, UNIT_KIND_LABELS
@@ -56,15 +57,63 @@ class Choices(SelectMultipleField):
             raise ValueError(_l("Lựa chọn không hợp lệ.")) from None
 
 
-class VNDateField(DateField):
+#: Day/month/year as Vietnamese write it, one separator throughout: 05/03/2026, 5/3/2026,
+#: 05-03-2026, 05.03.2026.
+_DAY_MONTH_YEAR = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})")
+#: ISO 8601 (2026-03-05): what tests, scripts and old bookmarks post.
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+DATE_MIN, DATE_MAX = date(1900, 1, 1), date(2200, 12, 31)
+DATE_FORMAT_MESSAGE = _l("Ngày phải ghi theo dạng ngày/tháng/năm, ví dụ 05/03/2026.")
+
+
+def parse_vn_date(text: str | None) -> date | None:
+    """A date typed as day/month/year (or ISO year-month-day); None when the text is not one,
+    including impossible dates such as 31/02/2026."""
+    text = (text or "").strip()
+    if match := _ISO_DATE.fullmatch(text):
+        year, month, day = match.groups()
+    elif match := _DAY_MONTH_YEAR.fullmatch(text):
+        day, _, month, year = match.groups()
+    else:
+        return None
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+class VNDateField(Field):
+    """A date typed as ngày/tháng/năm in a text box (``placeholder="dd/mm/yyyy"``, numeric
+    keyboard on phones), shown back as dd/mm/yyyy. Accepts 05/03/2026, 5/3/2026, 05-03-2026,
+    05.03.2026 and ISO 2026-03-05; anything else, or a date that does not exist (31/02/2026),
+    gets one message that says how to write it. Empty is ``None`` (pair with ``Optional`` or
+    ``InputRequired``)."""
+
+    widget = TextInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        render_kw = {"placeholder": "dd/mm/yyyy", "inputmode": "numeric", "autocomplete": "off", "maxlength": 10,
+                     **(kwargs.pop("render_kw", None) or {})}
+        super().__init__(label, validators, render_kw=render_kw, **kwargs)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.strftime("%d/%m/%Y") if isinstance(self.data, date) else ""
+
     def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(_l("Ngày không hợp lệ (định dạng năm-tháng-ngày).")) from None
-        if self.data is not None and not (date(1900, 1, 1) <= self.data <= date(2200, 12, 31)):
+        if not valuelist or not (valuelist[0] or "").strip():
             self.data = None
-            raise ValueError(_l("Ngày không hợp lệ (định dạng năm-tháng-ngày)."))
+            self.raw_data = [""]  # blanks are empty: InputRequired refuses them, Optional skips them
+            return
+        value = parse_vn_date(valuelist[0])
+        if value is None:
+            self.data = None
+            raise ValueError(DATE_FORMAT_MESSAGE)
+        if not DATE_MIN <= value <= DATE_MAX:
+            self.data = None
+            raise ValueError(_l("Ngày phải trong khoảng từ năm 1900 đến năm 2200."))
+        self.data = value
 
 
 class WholeNumberField(IntegerField):
@@ -79,31 +128,56 @@ class WholeNumberField(IntegerField):
 
 
 def on_field(label=_l("Có hiệu lực từ ngày")):
-    return VNDateField(label, validators=[InputRequired(message=_l("Vui lòng nhập ngày."))], format="%Y-%m-%d")
+    return VNDateField(label, validators=[InputRequired(message=_l("Vui lòng nhập ngày."))])
 
 
 def _required(message):
     return DataRequired(message=message)
 
 
+class PasswordLength:
+    """At most :data:`lms.passwords.MAX_LENGTH` characters after NFC, counted as the password
+    policy counts them (a passphrase typed with combining marks is not longer for it). No
+    ``maxlength`` attribute: a browser counts UTF-16 code units and would silently cut a pasted
+    passphrase."""
+
+    def __call__(self, form, field):
+        from lms.passwords import MAX_LENGTH, too_long
+
+        if field.data and too_long(field.data):
+            raise ValidationError(_l("Mật khẩu không được dài quá %(n)s ký tự.", n=MAX_LENGTH))
+
+
 class LoginForm(FlaskForm):
     email = EmailField(_l("Thư điện tử"), validators=[_required(_l("Vui lòng nhập địa chỉ thư điện tử.")),
                                                       Length(max=254, message=_l("Địa chỉ thư điện tử quá dài."))])
     password = PasswordField(_l("Mật khẩu"), validators=[_required(_l("Vui lòng nhập mật khẩu.")),
-                                                         Length(max=128, message=_l("Mật khẩu quá dài."))])
+                                                         PasswordLength()])
 
 
-class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Mật khẩu hiện tại"), validators=[
-        _required(_l("Vui lòng nhập mật khẩu hiện tại.")), Length(max=128, message=_l("Mật khẩu quá dài."))])
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Thư điện tử"), validators=[_required(_l("Vui lòng nhập địa chỉ thư điện tử.")),
+                                                      Length(max=254, message=_l("Địa chỉ thư điện tử quá dài."))])
+
+
+class NewPasswordForm(FlaskForm):
+    """Choosing a new password from a reset link (no current password: the link stands for it)."""
+
     new_password = PasswordField(_l("Mật khẩu mới"), validators=[
-        _required(_l("Vui lòng nhập mật khẩu mới.")), Length(max=128, message=_l("Mật khẩu quá dài."))])
+        _required(_l("Vui lòng nhập mật khẩu mới.")), PasswordLength()])
     confirm = PasswordField(_l("Nhập lại mật khẩu mới"), validators=[
         _required(_l("Vui lòng nhập lại mật khẩu mới."))])
 
     def validate_confirm(self, field):
         if field.data != self.new_password.data:
             raise ValidationError(_l("Hai lần nhập mật khẩu mới không khớp."))
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """Changing one's password: the current one as well."""
+
+    current_password = PasswordField(_l("Mật khẩu hiện tại"), validators=[
+        _required(_l("Vui lòng nhập mật khẩu hiện tại.")), PasswordLength()])
 
 
 class ConfirmForm(FlaskForm):
@@ -132,8 +206,9 @@ def level_choices():
         SelectChoice(level.value, str(LEVEL_LABELS[level])) for level in ReporterLevel]
 
 
-def role_choices(include_admin=True):
-    return [SelectChoice(r.value, str(ROLE_LABELS[r])) for r in Role if include_admin or r != Role.ADMIN]
+def role_choices(roles=tuple(Role)):
+    """Choices for the roles in ``roles`` (those the acting person may grant)."""
+    return [SelectChoice(r.value, str(ROLE_LABELS[r])) for r in Role if r in roles]
 
 
 class UnitForm(FlaskForm):
@@ -217,12 +292,12 @@ class NewPersonForm(PersonForm):
     unit = Choice(_l("Đơn vị"), coerce=int)
     on = on_field(_l("Công tác tại đơn vị từ ngày"))
     key_cadre = BooleanField(_l("Là cán bộ chủ chốt"))
-    key_on = VNDateField(_l("Là cán bộ chủ chốt từ ngày"), validators=[Optional()], format="%Y-%m-%d",
+    key_on = VNDateField(_l("Là cán bộ chủ chốt từ ngày"), validators=[Optional()],
                          description=_l("Để trống: từ ngày công tác tại đơn vị."))
     roles = Choices(_l("Vai trò"), choices=role_choices, widget=ListWidget(prefix_label=False),
                     option_widget=CheckboxInput())
     password = PasswordField(_l("Mật khẩu ban đầu"), validators=[
-        _required(_l("Vui lòng nhập mật khẩu ban đầu.")), Length(max=128, message=_l("Mật khẩu quá dài."))],
+        _required(_l("Vui lòng nhập mật khẩu ban đầu.")), PasswordLength()],
         description=_l("Người dùng sẽ phải đổi mật khẩu này ở lần đăng nhập đầu tiên."))
 
 
@@ -241,10 +316,10 @@ class TitleForm(FlaskForm):
     level = Choice(_l("Cấp công nhận (báo cáo viên)"), choices=level_choices)
     decision_number = StringField(_l("Số quyết định"), validators=[
         Optional(), Length(max=100, message=_l("Số quyết định không được dài quá 100 ký tự."))])
-    decision_date = VNDateField(_l("Ngày quyết định"), validators=[Optional()], format="%Y-%m-%d")
+    decision_date = VNDateField(_l("Ngày quyết định"), validators=[Optional()])
     issuing_authority = StringField(_l("Cơ quan ra quyết định"), validators=[
         Optional(), Length(max=255, message=_l("Tên cơ quan không được dài quá 255 ký tự."))])
-    valid_from = VNDateField(_l("Có hiệu lực từ ngày"), validators=[Optional()], format="%Y-%m-%d",
+    valid_from = VNDateField(_l("Có hiệu lực từ ngày"), validators=[Optional()],
                              description=_l("Để trống: từ ngày quyết định."))
 
 
@@ -256,7 +331,7 @@ class EndTitleForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(_l("Mật khẩu mới"), validators=[
-        _required(_l("Vui lòng nhập mật khẩu mới.")), Length(max=128, message=_l("Mật khẩu quá dài."))])
+        _required(_l("Vui lòng nhập mật khẩu mới.")), PasswordLength()])
 
 
 class GrantRoleForm(FlaskForm):
@@ -275,6 +350,6 @@ class ImportUploadForm(FlaskForm):
 
 class ImportConfirmForm(FlaskForm):
     password = PasswordField(_l("Mật khẩu ban đầu cho các tài khoản mới"), validators=[
-        Optional(), Length(max=128, message=_l("Mật khẩu quá dài."))],
+        Optional(), PasswordLength()],
         description=_l("Mọi tài khoản mới dùng mật khẩu này và phải đổi mật khẩu ở lần đăng nhập đầu tiên. "
                        "Hãy báo mật khẩu cho họ qua kênh an toàn."))

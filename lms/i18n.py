@@ -3,12 +3,17 @@
 Use :func:`lazy_gettext` from here (imported as ``_l``), never Flask-Babel's: theirs marks the
 finished message as safe HTML, so a user's value interpolated into it (a name in "Đã tạo đơn vị
 “%(name)s”") would reach the page unescaped. Ours is escaped like any other text.
+
+One Vietnamese word that means two things gets a message context: :func:`lazy_pgettext`
+(imported as ``_lp``; ``pybabel extract -k _lp:1c,2``) in code, ``pgettext("context", "…")``
+in templates. "Đường dẫn" is the breadcrumb with context ``breadcrumb`` and a link's address
+with context ``url``.
 """
 
 from __future__ import annotations
 
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import get_translations, gettext
+from flask_babel import get_translations, gettext, pgettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from jinja2 import pass_context
@@ -26,10 +31,17 @@ def lazy_gettext(string: str, **variables) -> SafeLazyString:
     return SafeLazyString(gettext, string, **variables)
 
 
+def lazy_pgettext(context: str, string: str, **variables) -> SafeLazyString:
+    """:func:`lazy_gettext` with a message context (escaped like it)."""
+    return SafeLazyString(pgettext, context, string, **variables)
+
+
 def msgid(label) -> str:
     """The untranslated (Vietnamese) text of a lazy label, for files that are always in
     Vietnamese (templates to fill in, official exports) whatever the reader's interface."""
     args = getattr(label, "_args", None)
+    if args and getattr(label, "_func", None) is pgettext:
+        return args[1]
     return args[0] if args else str(label)
 
 
@@ -70,8 +82,16 @@ def _template_ngettext(context, singular: str, plural: str, n: int) -> str:
     return (translations if translations is not None else get_translations()).ungettext(singular, plural, n)
 
 
+@pass_context
+def _template_pgettext(context, message_context: str, string: str) -> str:
+    translations = context.get("lms_translations")
+    return (translations if translations is not None else get_translations()).upgettext(message_context, string)
+
+
 def install_template_gettext(app: Flask) -> None:
     """Replace Flask-Babel's template callables (same messages, same escaping: Jinja's
-    "newstyle" gettext formats and escapes the variables)."""
-    app.jinja_env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)
+    "newstyle" gettext formats and escapes the variables), with ``pgettext`` for messages
+    that need a context."""
+    app.jinja_env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True,
+                                            pgettext=_template_pgettext)
     app.context_processor(lambda: {"lms_translations": get_translations()})

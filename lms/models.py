@@ -119,13 +119,15 @@ class Unit(db.Model):
     merged_into_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("units.id"))
     #: Diacritic-free, case-folded name and code for search.
     search_text: Mapped[str] = mapped_column(sa.String(300), default="")
+    #: ICU collation key (Vietnamese) of the name: lists sort by position, then by it.
+    sort_key: Mapped[bytes] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     parent: Mapped[Optional["Unit"]] = relationship(
         remote_side=[id], foreign_keys=[parent_id], back_populates="children"
     )
     children: Mapped[list["Unit"]] = relationship(
-        foreign_keys=[parent_id], back_populates="parent", order_by="[Unit.position, Unit.name]"
+        foreign_keys=[parent_id], back_populates="parent", order_by="[Unit.position, Unit.sort_key]"
     )
     merged_into: Mapped[Optional["Unit"]] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
 
@@ -196,6 +198,7 @@ class Person(db.Model):
     email: Mapped[str] = mapped_column(sa.String(254))
     #: E-mail identity (NFC + casefold): unique.
     email_key: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    #: E.164 (+84912345678), see :func:`lms.text.canonical_phone`.
     phone: Mapped[Optional[str]] = mapped_column(sa.String(32))
     position: Mapped[Optional[str]] = mapped_column(sa.String(200))
     #: Cán bộ / công chức / viên chức / ...; empty when not known.
@@ -211,6 +214,8 @@ class Person(db.Model):
     locale: Mapped[Optional[str]] = mapped_column(sa.String(8))
     #: Diacritic-free, case-folded name, e-mail, phone and position for search.
     search_text: Mapped[str] = mapped_column(sa.String(800), default="", index=True)
+    #: ICU collation key (Vietnamese) of the given name, then the rest: lists sort by it.
+    sort_key: Mapped[bytes] = mapped_column(sa.LargeBinary, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[Optional[datetime]]
@@ -412,6 +417,29 @@ class LoginSession(db.Model):
     revoked_at: Mapped[Optional[datetime]]
     ip: Mapped[Optional[str]] = mapped_column(sa.String(45))
     user_agent: Mapped[Optional[str]] = mapped_column(sa.String(255))
+
+    person: Mapped[Person] = relationship()
+
+
+class PasswordReset(db.Model):
+    """A link sent by e-mail to choose a new password (self-service reset): single use, expiring,
+    and void once a newer link is sent or the password is changed another way."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the link's token: the token itself is only ever in the mail.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: After this the link no longer works (``LMS_PASSWORD_RESET_MINUTES`` after it was made).
+    expires_at: Mapped[datetime]
+    #: When the link set a new password (a link works once).
+    used_at: Mapped[Optional[datetime]]
+    #: When a newer link, or a password change by other means, made this one void.
+    revoked_at: Mapped[Optional[datetime]]
+    #: The client address the request came from.
+    ip: Mapped[Optional[str]] = mapped_column(sa.String(45))
 
     person: Mapped[Person] = relationship()
 

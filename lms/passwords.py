@@ -12,7 +12,10 @@ from flask import current_app
 from lms.i18n import lazy_gettext as _l
 from lms.text import fold
 
-MAX_LENGTH = 128
+#: The longest password, in characters after NFC (what the person typed, whether their keyboard sent
+#: composed letters or combining marks). Long enough for any passphrase; argon2 hashes any length
+#: at the same cost, and the strength estimate reads only the first 72 characters.
+MAX_LENGTH = 1024
 
 # Common choices in Vietnamese offices that generic lists miss.
 _LOCAL_COMMON = {
@@ -38,6 +41,12 @@ def _normal(password: str) -> str:
     """NFC, so a Vietnamese password typed as composed or as combining characters (the two
     "Unicode" modes of Vietnamese keyboards) is the same password."""
     return unicodedata.normalize("NFC", password)
+
+
+def too_long(password: str) -> bool:
+    """More than :data:`MAX_LENGTH` characters after NFC. Input many times longer than any
+    passphrase is refused before it is normalised."""
+    return len(password) > 4 * MAX_LENGTH or len(_normal(password)) > MAX_LENGTH
 
 
 def hash_password(password: str) -> str:
@@ -94,7 +103,7 @@ def general_problems(password: str) -> list:
     password = _normal(password)
     if len(password) < min_length:
         return [_l("Mật khẩu phải có ít nhất %(n)s ký tự.", n=min_length)]
-    if len(password) > MAX_LENGTH:
+    if too_long(password):
         return [_l("Mật khẩu không được dài quá %(n)s ký tự.", n=MAX_LENGTH)]
     lowered = password.casefold()
     folded = fold(password).replace(" ", "")

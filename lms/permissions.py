@@ -7,6 +7,10 @@ Rules:
 * A unit administrator manages the units of the subtrees their role is scoped to (as the tree
   stands now) and the people currently in them, except people who hold rights beyond that
   scope (administrators, or unit administrators of a unit outside it).
+* Nobody widens their own reach: no one grants a role to themselves, and a unit administrator
+  grants only what stays inside their subtree — the trainee role, and the unit administrator
+  role for a unit of their subtree. The trainer role (whose people search spans the province)
+  is granted and revoked by administrators only.
 * Trainers and trainees manage only their own account here; feature packages add their rules.
 
 Views declare their access with :func:`public`, :func:`login` or :func:`roles`; the test
@@ -97,16 +101,30 @@ def may_manage_person(session: Session, actor: Person | None, person: Person) ->
     return True
 
 
-def may_grant(session: Session, actor: Person | None, role: Role, unit_id: int | None) -> bool:
-    """May ``actor`` grant or revoke ``role`` (scoped to ``unit_id`` for unit administrators)?"""
+def may_grant(session: Session, actor: Person | None, role: Role, unit_id: int | None,
+              person: Person | None = None) -> bool:
+    """May ``actor`` grant or revoke ``role`` (scoped to ``unit_id`` for unit administrators)
+    — to ``person``, when given: never to themselves, whoever they are (the system aside)."""
+    if actor is None:
+        return False
+    if person is not None and person.id is not None and person.id == actor.id and not is_system(actor):
+        return False
     ids = managed_unit_ids(session, actor)
     if ids is ALL:
         return True
-    if role == Role.ADMIN:
+    if role in (Role.ADMIN, Role.TRAINER):
         return False
     if role == Role.UNIT_ADMIN:
         return unit_id is not None and unit_id in ids
     return bool(ids)
+
+
+def grantable_roles(session: Session, actor: Person | None) -> list[Role]:
+    """The roles ``actor`` may hand out at all (a unit administrator's within their subtree)."""
+    ids = managed_unit_ids(session, actor)
+    if ids is ALL:
+        return list(Role)
+    return [Role.UNIT_ADMIN, Role.TRAINEE] if ids else []
 
 
 def may_view_audit(session: Session, person: Person | None) -> bool:

@@ -39,6 +39,7 @@ from flask import current_app, has_app_context
 
 from lms.errors import ServiceError
 from lms.i18n import lazy_gettext as _l
+from lms.office import active_content
 from lms.text import clean, fold, is_formula_like
 
 # -- limits ---------------------------------------------------------------------------------
@@ -164,25 +165,15 @@ def sniff(content: bytes) -> str:
 
 
 def _decode_text(content: bytes) -> str:
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return content.decode("utf-16")
-        except UnicodeDecodeError:
+    from lms.text import NotText, decode_text
+
+    try:
+        return decode_text(content)
+    except NotText as exc:
+        if exc.binary:
             raise _not_spreadsheet() from None
-    if b"\x00" in content:
-        raise _not_spreadsheet()
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = content.decode("cp1258")  # Vietnamese Windows ("CSV" saved by older Excel)
-    except UnicodeDecodeError:
         raise SpreadsheetError(_l("Tệp CSV phải được lưu với bảng mã UTF-8. "
                                  "Trong Excel, hãy chọn “CSV UTF-8 (Comma delimited)” khi lưu.")) from None
-    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text):
-        raise _not_spreadsheet()
-    return text
 
 
 def _read_csv(content: bytes, limit: int) -> list[list[Any]]:
@@ -356,6 +347,13 @@ def _read_xlsx(content: bytes, limit: int) -> list[list[Any]]:
     if any(i.flag_bits & 0x1 for i in infos):
         raise SpreadsheetError(_l("Tệp được mã hóa/đặt mật khẩu nên không đọc được. "
                                  "Hãy mở tệp, bỏ mật khẩu rồi lưu lại dưới dạng .xlsx."))
+    try:
+        macros = active_content(archive)  # declared macro project / ActiveX, whatever the part's name
+    except zipfile.BadZipFile:
+        raise _unreadable() from None
+    if macros:
+        raise SpreadsheetError(_l("Tệp chứa macro hoặc điều khiển ActiveX nên không được nhận. Hãy mở tệp bằng "
+                                 "Excel và lưu lại dưới dạng Sổ làm việc Excel (.xlsx) không có macro."))
     sheet = _first_sheet(archive, names)
     try:
         with archive.open(sheet) as stream:

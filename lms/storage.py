@@ -21,6 +21,12 @@ from flask import Flask, Response, current_app, request, send_file
 from sqlalchemy.orm import Session, scoped_session
 from werkzeug.exceptions import NotFound, RequestedRangeNotSatisfiable
 
+from lms.i18n import lazy_gettext as _l
+
+#: What the user is told when a file cannot be written: the storage folder, the temporary folder
+#: an upload is spooled to, or the database is full (or the object store failed).
+STORAGE_FAILED = _l("Không lưu được tệp (bộ nhớ đầy hoặc lỗi lưu trữ). Vui lòng thử lại sau hoặc báo quản trị viên.")
+
 
 class StorageError(Exception):
     """The storage could not complete an operation (disk full, network, permissions)."""

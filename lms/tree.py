@@ -64,7 +64,7 @@ def title_holders_select(title: TitleKind, on: date) -> sa.Select:
 
 
 def _people(session: Session, ids: sa.Select) -> list[Person]:
-    return list(session.scalars(sa.select(Person).where(Person.id.in_(ids)).order_by(Person.full_name, Person.id)))
+    return list(session.scalars(sa.select(Person).where(Person.id.in_(ids)).order_by(Person.sort_key, Person.id)))
 
 
 def key_cadres_on(session: Session, unit_id: int, on: date) -> list[Person]:
@@ -92,7 +92,7 @@ def ancestors(unit: Unit) -> list[Unit]:
 def load_tree(session: Session) -> tuple[list[Unit], dict[int | None, list[Unit]]]:
     """All units and a children index as the tree stands now, in one query (for tree screens).
     Siblings are in their display order, then by name."""
-    units = list(session.scalars(sa.select(Unit).order_by(Unit.position, Unit.name, Unit.id)))
+    units = list(session.scalars(sa.select(Unit).order_by(Unit.position, Unit.sort_key, Unit.id)))
     children: dict[int | None, list[Unit]] = {}
     for unit in units:
         children.setdefault(unit.parent_id, []).append(unit)
@@ -104,7 +104,7 @@ def tree_on(session: Session, on: date) -> tuple[list[Unit], dict[int | None, li
     (from the dated links), in two queries."""
     units = list(session.scalars(
         sa.select(Unit).where(Unit.established_on <= on, sa.or_(Unit.closed_on.is_(None), Unit.closed_on > on))
-        .order_by(Unit.position, Unit.name, Unit.id)))
+        .order_by(Unit.position, Unit.sort_key, Unit.id)))
     ids = {unit.id for unit in units}
     parents = dict(session.execute(sa.select(UnitLink.unit_id, UnitLink.parent_id).where(in_force(UnitLink, on))).all())
     children: dict[int | None, list[Unit]] = {}

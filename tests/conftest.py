@@ -134,6 +134,7 @@ def app_factory(database_url, tmp_path):
 
     def make(**extra):
         extra.setdefault("LMS_STORAGE_PATH", str(storage_dir))
+        extra.setdefault("MAIL_DIR", str(tmp_path / "mail"))  # mails of the tests, never instance/mail
         application = create_app(features=_features(), test_config=_config(database_url, **extra))
         application.test_client_class = IsolatedClient
         made.append(application)

@@ -169,13 +169,15 @@ def test_every_interface_string_is_in_the_catalogue():
     from babel.messages.pofile import read_po
 
     with open("translations/en/LC_MESSAGES/messages.po", "rb") as handle:
-        known = {m.id for m in read_po(handle) if m.id}
+        known = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(handle) if m.id}
     method_map = [("lms/**.py", "python"), ("courses/**.py", "python"), ("lms/templates/**.html", "jinja2"),
                   ("courses/templates/**.html", "jinja2")]
-    found = {msg[2] if isinstance(msg[2], str) else msg[2][0]
-             for msg in extract_from_dir(".", method_map, keywords={"_": None, "_l": None, "gettext": None,
-                                                                    "lazy_gettext": None, "ngettext": (1, 2)})}
-    missing = sorted(found - known)
+    keywords = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2),
+                "pgettext": ((1, "c"), 2), "_lp": ((1, "c"), 2)}  # a message and its context are one entry
+    found = {(msg[4], msg[2] if isinstance(msg[2], str) else msg[2][0])
+             for msg in extract_from_dir(".", method_map, keywords=keywords)}
+    missing = [f"{context}|{message}" if context else message
+               for context, message in sorted(found - known, key=lambda x: (x[0] or "", x[1]))]
     assert not missing, f"run `make extract-messages` and translate: {missing[:10]}"
 
 

@@ -56,7 +56,7 @@ def test_wrong_credentials_give_one_vietnamese_message(client, auth, make_person
     ({"email": "", "password": ""}, "Vui lòng nhập địa chỉ thư điện tử."),
     ({"email": "a@b.vn", "password": ""}, "Vui lòng nhập mật khẩu."),
     ({"email": "a" * 300 + "@b.vn", "password": "x"}, "Địa chỉ thư điện tử quá dài."),
-    ({"email": "a@b.vn", "password": "x" * 500}, "Mật khẩu quá dài."),
+    ({"email": "a@b.vn", "password": "x" * 1025}, "Mật khẩu không được dài quá 1024 ký tự."),
 ])
 def test_login_form_bad_input(client, data, message):
     response = client.post("/login", data=data)

@@ -52,3 +52,39 @@ def test_create_admin_bad_input(runner):
                                   "--unit", "NOPE", "--password", "Quản-Trị-Viên-Mạnh-1"])
     assert unknown.exit_code != 0 and "NOPE" in unknown.output
     assert count_rows(Person) == 0
+
+
+def _flask(*args, tmp_path, extra_env=None):
+    """``flask --app app ARGS`` as a person types it from the README: no LMS_ENV, no secret."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k not in ("LMS_ENV", "SECRET_KEY", "DATABASE_URL")}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    env.update(extra_env or {})
+    flask = Path(sys.executable).parent / "flask"
+    return subprocess.run([str(flask), "--app", "app", *args], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_documented_commands_answer_help_without_any_environment(tmp_path):
+    """`flask --app app lms --help` printed a traceback when LMS_ENV and SECRET_KEY were unset."""
+    result = _flask("lms", "--help", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    for command in ("init", "create-admin", "seed-demo", "import-users", "import-units", "worker"):
+        assert command in result.stdout
+    result = _flask("db", "--help", tmp_path=tmp_path)
+    assert result.returncode == 0 and "upgrade" in result.stdout, result.stderr
+
+
+def test_init_runs_before_the_secret_is_set_but_the_web_server_does_not(tmp_path):
+    result = _flask("lms", "init", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "cli.sqlite3").exists()
+    # serving pages signs cookies: without a secret, production refuses to start
+    result = _flask("run", "--port", "0", tmp_path=tmp_path)
+    assert result.returncode != 0 and "SECRET_KEY is not set" in result.stderr

@@ -203,6 +203,73 @@ def test_weak_password_keeps_the_batch_for_another_try(client, admin):
     assert people.find_by_email(db.session, "an@example.vn") is not None
 
 
+def test_confirm_decision_and_its_errors_come_before_the_rows(client, admin):
+    """Thousands of rows may follow: the summary, the password, the buttons and a failed
+    submit's error sit above the table, and the reason column comes before the person's columns."""
+    content = xlsx_bytes([row(f"Người Thứ {chr(65 + n % 26)}{chr(65 + n // 26)}", f"p{n}@example.vn")
+                          for n in range(60)])
+    token = token_of(upload(client, content))
+    response = client.post(f"/admin/import/{token}/confirm", data={"password": ""})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    table = html.index("<table")
+    summary = html.index("Chưa nhập được danh sách:")
+    assert html.index("60 tạo mới") < html.index("0 cập nhật") < html.index("0 dòng lỗi") < summary
+    assert summary < html.index('class="alert-link" href="#password">Vui lòng nhập mật khẩu ban đầu.</a>') < table
+    assert 'role="alert" id="confirm-errors"' in html[:table]
+    assert html.index('id="password"') < html.index('id="password-error"') < table
+    assert html.index("Nhập 60 dòng") < table and html.index("Hủy danh sách này") < table
+    assert html.count("<table") == 1
+    head = html[table:html.index("</thead>", table)]
+    assert head.index("Dòng") < head.index("Kết quả") < head.index("Thay đổi") < head.index("Họ và tên")
+    # The cancel button (outside the confirm form) still discards the batch.
+    assert 'form="import-discard"' in html and f'id="import-discard" method="post" action="/admin/import/{token}/discard"' \
+        in html
+
+
+def test_problem_rows_show_the_reason_before_the_person(client, admin):
+    content = csv_bytes([row("Người Một", "mot@example.vn"), row("Người Hai", "MOT@example.vn")])
+    response = upload(client, content)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    table = html.index("<table")
+    assert html.index("1 dòng lỗi") < html.index("Có 1 dòng bị lỗi") < html.index("Tải lên tệp khác") < table
+    head = html[table:html.index("</thead>", table)]
+    assert head.index("Lỗi cần sửa") < head.index("Họ và tên")
+    body = html[html.index("<tbody>", table):]
+    assert body.index("trùng với địa chỉ ở dòng 2") < body.index("MOT@example.vn</td>")
+
+
+def test_markup_in_free_text_imports_is_escaped_and_exported_as_text(client, admin):
+    """A position with < > { } imports (it used to sink the whole file), is stored as written,
+    shown escaped, and written as a text cell by the shared spreadsheet writer."""
+    positions = {"mot@example.vn": "<b>Trưởng phòng</b>", "hai@example.vn": "{Phó}", "ba@example.vn": "a > b"}
+    content = xlsx_bytes([row(name, email, position=position) for name, (email, position)
+                          in zip(("Người Một", "Người Hai", "Người Ba"), positions.items(), strict=True)])
+    response = upload(client, content)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert "<b>Trưởng phòng</b>" not in response.get_data(as_text=True)
+    response = client.post(f"/admin/import/{token_of(response)}/confirm", data={"password": TEST_PASSWORD})
+    assert response.status_code == 302 and "Đã xong" in client.get(response.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    stored = {email: people.find_by_email(db.session, email) for email in positions}
+    assert {email: person.position for email, person in stored.items()} == positions
+
+    page = client.get(f"/admin/people/{stored['mot@example.vn'].id}").get_data(as_text=True)
+    assert "<b>Trưởng phòng</b>" not in page and "&lt;b&gt;Trưởng phòng&lt;/b&gt;" in page
+    assert "a &gt; b" in client.get(f"/admin/people/{stored['ba@example.vn'].id}").get_data(as_text=True)
+    listing = client.get("/admin/people/?q=tr%C6%B0%E1%BB%9Fng+ph%C3%B2ng").get_data(as_text=True)
+    assert "Người Một" in listing and "<b>" not in listing
+
+    from lms.spreadsheet import Column, workbook_bytes
+
+    data = workbook_bytes((Column("full_name", "Họ và tên"), Column("position", "Chức vụ")),
+                          [(p.full_name, p.position) for p in stored.values()])
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    cells = [r for r in sheet.iter_rows(min_row=2) if r[0].value]
+    assert [(c[1].value, c[1].data_type) for c in cells] == [(value, "s") for value in positions.values()]
+
+
 def test_other_users_token_is_not_found(client, admin, auth, make_person, tree):
     token = token_of(upload(client, csv_bytes([row()])))
     auth.logout()

@@ -94,7 +94,7 @@ def test_create_person_normalises_and_records(session, tree):
     assert unicodedata.is_normalized("NFC", person.full_name)
     assert person.email == "Dat.Nguyen@example.vn"
     assert person.email_key == "dat.nguyen@example.vn"
-    assert person.phone == "0912345678"
+    assert person.phone == "+84912345678"  # one stored form: E.164
     assert person.position == "Chuyên viên"
     assert person.employment_type == EmploymentType.CIVIL_SERVANT and person.gender == Gender.MALE
     assert person.active and person.must_change_password
@@ -115,12 +115,12 @@ def test_create_person_normalises_and_records(session, tree):
     ("\u200b\u202e", "Vui lòng nhập họ và tên."),
     (None, "Vui lòng nhập họ và tên."),
     ("A" * 201, "Họ và tên không được dài quá 200 ký tự."),
-    ("<script>alert(1)</script>", "Họ và tên chỉ được gồm"),
-    ("Nguyễn Văn 2", "Họ và tên chỉ được gồm"),
-    ("=cmd|' /C calc'!A0", "Họ và tên chỉ được gồm"),
-    ("Trần_Thị", "Họ và tên chỉ được gồm"),
+    ("<script>alert(1)</script>", "Họ và tên có ký tự “<” (U+003C) không được phép. Họ và tên chỉ được gồm"),
+    ("Nguyễn Văn 2", "Họ và tên có ký tự “2” (U+0032) không được phép."),
+    ("=cmd|' /C calc'!A0", "Họ và tên có ký tự “=” (U+003D) không được phép."),
+    ("Trần_Thị", "Họ và tên có ký tự “_” (U+005F) không được phép."),
     ("...", "Vui lòng nhập họ và tên."),
-    (12345, "Họ và tên chỉ được gồm"),
+    (12345, "Họ và tên có ký tự “1” (U+0031) không được phép."),
 ])
 def test_create_refuses_bad_names(session, tree, name, message):
     before = snapshot(session)
@@ -164,11 +164,11 @@ def test_emails_differing_only_by_case_are_one_identity(session, tree, other):
 
 
 @pytest.mark.parametrize("phone, stored", [
-    ("0912345678", "0912345678"),
-    ("0912 345 678", "0912345678"),
+    ("0912345678", "+84912345678"),
+    ("0912 345 678", "+84912345678"),
     ("+84 912.345.678", "+84912345678"),
-    ("024-3825-1234", "02438251234"),
-    ("(024) 3825 1234", "02438251234"),
+    ("024-3825-1234", "+842438251234"),
+    ("(024) 3825 1234", "+842438251234"),
     ("+84 (24) 3825 1234", "+842438251234"),
     ("", None),
     ("   ", None),
@@ -190,14 +190,21 @@ def test_phone_formats_refused(session, tree, phone):
     assert count_rows(Person) == 0
 
 
-@pytest.mark.parametrize("position", ["=cmd|' /C calc'!A0", "+SUM(A1)", "-2+3", "@SUM(1)", "<b>Trưởng</b>",
-                                      "{{ 7*7 }}", "x" * 201])
-def test_hostile_or_overlong_positions_refused(session, tree, position):
+@pytest.mark.parametrize("position", ["=cmd|' /C calc'!A0", "+SUM(A1)", "-2+3", "@SUM(1)", "x" * 201,
+                                      "Trưởng\ue000phòng", "Tr\ufffdng phòng", "Phó\U000e0041"])
+def test_formula_like_overlong_or_non_text_positions_refused(session, tree, position):
     with pytest.raises(ServiceError) as exc:
         create(session, PersonInput("Nguyễn Văn An", "an@example.vn", None, position), tree["a"])
     assert exc.value.field == "position"
     session.rollback()
     assert count_rows(Person) == 0
+
+
+@pytest.mark.parametrize("position", ["<b>Trưởng</b>", "{{ 7*7 }}", "a > b", "{Phó}", "Phó & <i>Trưởng</i>"])
+def test_markup_characters_in_a_position_are_text(session, tree, position):
+    """Issue 7: < > { } & in a position are stored as written (escaped where shown)."""
+    person = create(session, PersonInput("Nguyễn Văn An", "an@example.vn", None, position), tree["a"])
+    assert person.position == position
 
 
 def test_position_cleaned(session, tree):
@@ -282,7 +289,7 @@ def test_update_person_returns_changes_and_audits(session, tree, make_person):
     entry = audit_entries(session, "person.update", person)[0]
     assert entry.unit_id == tree["a"].id
     assert entry.details["full_name"] == ["Nguyễn Văn An", "Nguyễn Văn Ân"]
-    assert entry.details["phone"] == [None, "0912345678"]
+    assert entry.details["phone"] == [None, "+84912345678"]
     assert entry.details["employment_type"] == [None, "worker"]
 
 
@@ -602,7 +609,6 @@ def test_unit_admin_manages_people_inside_their_subtree(session, tree, scoped, n
     svc.move_person(session, actor, inside, tree["a"], D1)
     svc.set_key_cadre(session, actor, inside, True, D1)
     svc.reset_password(session, actor, inside, OTHER_PASSWORD, now)
-    svc.grant_role(session, actor, inside, Role.TRAINER)
     svc.grant_role(session, actor, inside, Role.UNIT_ADMIN, tree["a1"])
     svc.deactivate_person(session, actor, scoped["peer"], D1, now)  # same scope: allowed
     svc.revoke_role(session, actor, scoped["narrower"],
@@ -634,6 +640,12 @@ def test_unit_admin_is_refused_outside_their_scope(session, tree, scoped, now):
         lambda: svc.grant_role(session, actor, scoped["inside"], Role.ADMIN),
         lambda: svc.grant_role(session, actor, scoped["inside"], Role.UNIT_ADMIN, tree["root"]),
         lambda: svc.grant_role(session, actor, scoped["inside"], Role.UNIT_ADMIN, tree["b"]),
+        # the trainer role reaches the whole province; and nothing for oneself
+        lambda: svc.grant_role(session, actor, scoped["inside"], Role.TRAINER),
+        lambda: create(session, PersonInput("Người Mới", "moi@example.vn"), tree["a"], actor=actor,
+                       roles=(Role.TRAINEE, Role.TRAINER)),
+        lambda: svc.grant_role(session, actor, actor, Role.TRAINEE),
+        lambda: svc.grant_role(session, actor, actor, Role.UNIT_ADMIN, tree["a1"]),
         # administrators and unit administrators of a wider scope
         lambda: svc.update_person(session, actor, scoped["admin_inside"], PersonInput("X Y", "x@example.vn")),
         lambda: svc.deactivate_person(session, actor, scoped["admin_inside"], D1, now),

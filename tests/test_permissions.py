@@ -172,7 +172,8 @@ def test_may_grant(session, tree, make_person):
         assert perm.may_grant(session, admin, role, tree["B"].id if role == Role.UNIT_ADMIN else None)
 
     assert not perm.may_grant(session, unit_admin, Role.ADMIN, None)
-    assert perm.may_grant(session, unit_admin, Role.TRAINER, None)
+    # the trainer's people search spans the province: administrators only
+    assert not perm.may_grant(session, unit_admin, Role.TRAINER, None)
     assert perm.may_grant(session, unit_admin, Role.TRAINEE, None)
     assert perm.may_grant(session, unit_admin, Role.UNIT_ADMIN, tree["A"].id)
     assert perm.may_grant(session, unit_admin, Role.UNIT_ADMIN, tree["A11"].id)
@@ -183,3 +184,12 @@ def test_may_grant(session, tree, make_person):
     for role in Role:
         assert not perm.may_grant(session, trainer, role, tree["A"].id if role == Role.UNIT_ADMIN else None)
         assert not perm.may_grant(session, None, role, None)
+        # nobody grants themselves anything, administrators included
+        scope = tree["A"].id if role == Role.UNIT_ADMIN else None
+        assert not perm.may_grant(session, admin, role, scope, admin)
+        assert not perm.may_grant(session, unit_admin, role, scope, unit_admin)
+    assert perm.may_grant(session, unit_admin, Role.TRAINEE, None, trainer)
+
+    assert perm.grantable_roles(session, admin) == list(Role)
+    assert perm.grantable_roles(session, unit_admin) == [Role.UNIT_ADMIN, Role.TRAINEE]
+    assert perm.grantable_roles(session, trainer) == []

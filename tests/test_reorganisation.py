@@ -203,7 +203,8 @@ def test_import_creates_children_before_their_parents_appear(admin, world):
 @pytest.mark.parametrize("rows, message", [
     ([["A", "Đơn vị A", "B", "", ""], ["B", "Đơn vị B", "A", "", ""]], "vòng tròn"),
     ([["A", "Đơn vị A", "KHONGCO", "", ""]], "Không có đơn vị nào có mã “KHONGCO”"),
-    ([["A", "Đơn vị A", "", "", ""], ["a", "Đơn vị A lặp", "", "", ""]], "bị trùng với dòng"),
+    ([["A", "Đơn vị A", "", "", ""], ["a", "Đơn vị A lặp", "", "", ""]], "Mã đơn vị “A” trùng với mã ở dòng 2"),
+    ([["A", "Đơn vị \ue000 A", "", "", ""]], "Tên đơn vị có ký tự “\ue000” (U+E000) không được phép"),
     ([["A", "", "", "", ""]], "Vui lòng nhập tên đơn vị."),
     ([["A B", "Đơn vị", "", "", ""]], "Mã đơn vị chỉ gồm"),
     ([["A", "Đơn vị", "", "hành tinh", ""]], "Loại “hành tinh” không hợp lệ"),

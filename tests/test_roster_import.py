@@ -224,7 +224,7 @@ def test_good_xlsx_creates_people_with_dated_unit_key_cadre_and_roles(app, tree,
     result = apply(admin, content)
     assert result == {"rows": 2, "created": 2, "updated": 0, "unchanged": 0}
     an = people.find_by_email(db.session, "an@example.vn")
-    assert an.phone == "0912345678" and an.position == "Trưởng phòng"
+    assert an.phone == "+84912345678" and an.position == "Trưởng phòng"
     # the previous template's "Đối tượng" of a legal reporter becomes that title, without decision data
     title = an.current_title(TitleKind.LEGAL_REPORTER)
     assert title is not None and title.valid_from == date(2025, 1, 15) and title.decision_number is None
@@ -309,7 +309,7 @@ def test_email_differing_only_by_case_updates_the_existing_person(app, tree, adm
     assert count_rows(Person) == before
     db.session.expire_all()
     person = db.session.get(Person, old.id)
-    assert person.full_name == "Nguyễn Văn Mới" and person.phone == "0987654321"
+    assert person.full_name == "Nguyễn Văn Mới" and person.phone == "+84987654321"
     assert person.current_unit.code == "U2"
     assert [(m.unit.code, m.valid_from, m.valid_to) for m in person.memberships] == [
         ("U1", START, date(2025, 2, 1)), ("U2", date(2025, 2, 1), None)]
@@ -321,7 +321,7 @@ def test_email_differing_only_by_case_updates_the_existing_person(app, tree, adm
 def test_unchanged_row_and_empty_cells_keep_existing_values(app, tree, admin, make_person):
     make_person(name="Hoàng Văn Ổn", email="on@example.vn", unit=tree["u1"], category="employee")
     person = people.find_by_email(db.session, "on@example.vn")
-    person.phone = "0911111111"
+    person.phone = "+84911111111"
     db.session.commit()
     preview = check(admin, csv_bytes([row("Hoàng Văn Ổn", "ON@example.vn", "U1")]))
     assert preview.ok, messages(preview)
@@ -340,15 +340,60 @@ def test_date_before_the_current_membership_is_a_row_problem(app, tree, admin, m
 
 # -- row problems ---------------------------------------------------------------------------
 
-def test_duplicate_emails_inside_the_file_differing_by_case(app, tree, admin):
+def test_duplicate_emails_inside_the_file_flag_the_later_rows_naming_the_first(app, tree, admin):
+    """Addresses compare by the platform's identity (email_key); the first row stands, each later
+    one names it by the spreadsheet's row number (the header is row 1)."""
     content = csv_bytes([row("Người Một", "Same@Example.vn"), row("Người Hai", "other@example.vn"),
-                         row("Người Ba", "same@example.VN")])
+                         row("Người Ba", "same@example.VN"), row("Người Bốn", "other@example.vn"),
+                         row("Người Năm", " SAME@EXAMPLE.VN ")])
     preview = check(admin, content)
     assert not preview.ok
-    assert [r.number for r in preview.problem_rows] == [2, 4]
+    assert [r.number for r in preview.problem_rows] == [4, 5, 6]
     text = messages(preview)
-    assert "Dòng 2: Thư điện tử: Thư điện tử “Same@Example.vn” bị trùng với dòng 4 trong tệp." in text
-    assert "bị trùng với dòng 2 trong tệp" in text
+    assert "Dòng 2:" not in text and "Dòng 3:" not in text
+    assert ("Dòng 4: Thư điện tử: Địa chỉ thư điện tử “same@example.VN” trùng với địa chỉ ở dòng 2; mỗi người chỉ "
+            "ghi một dòng.") in text
+    assert "Dòng 5: Thư điện tử: Địa chỉ thư điện tử “other@example.vn” trùng với địa chỉ ở dòng 3;" in text
+    assert "Dòng 6: Thư điện tử: Địa chỉ thư điện tử “SAME@EXAMPLE.VN” trùng với địa chỉ ở dòng 2;" in text
+    assert preview.rows[0].action == "create" and not preview.rows[0].problems
+
+
+def test_markup_characters_in_free_text_are_stored_as_written(app, tree, admin):
+    """< > { } & are text: a position holding them imports, and is stored exactly as typed."""
+    positions = ["<b>Trưởng phòng</b>", "{Phó}", "a > b", "Chuyên viên & <i>tập sự</i> {{ 7*7 }} ${x}"]
+    content = xlsx_bytes([row(f"Người {name}", f"p{n}@example.vn", position=position)
+                          for n, (name, position) in enumerate(zip(("Một", "Hai", "Ba", "Bốn"), positions, strict=True))])
+    preview = check(admin, content)
+    assert preview.ok, messages(preview)
+    apply(admin, content)
+    stored = {p.email: p.position for p in db.session.scalars(sa.select(Person).where(Person.email.like("p%")))}
+    assert stored == {f"p{n}@example.vn": position for n, position in enumerate(positions)}
+    # the people form's cleaner (the same one) takes them too
+    assert people.clean_position("<b>Trưởng phòng</b>") == "<b>Trưởng phòng</b>"
+
+
+def test_truly_invalid_characters_are_refused_naming_row_column_and_character(app, tree, admin):
+    content = csv_bytes([
+        row("Người Tốt", "good@example.vn", position="Trưởng phòng"),
+        row("Nguyễn Văn 2", "digit@example.vn"),
+        row("Người <b>", "tag@example.vn"),
+        row("Người Ba", "pua@example.vn", position="Trưởng\ue000phòng"),
+        row("Người Bốn", "enc@example.vn", position="Tr\ufffdng phòng"),
+        row("Người Năm", "tagchar@example.vn", position="Phó\U000e0041 phòng"),
+    ])
+    snap = snapshot()
+    preview = check(admin, content)
+    assert [r.number for r in preview.problem_rows] == [3, 4, 5, 6, 7]
+    text = messages(preview)
+    assert "Dòng 3: Họ và tên: Họ và tên có ký tự “2” (U+0032) không được phép." in text
+    assert "Dòng 4: Họ và tên: Họ và tên có ký tự “<” (U+003C) không được phép." in text
+    assert "Dòng 5: Chức vụ: Chức vụ có ký tự “\ue000” (U+E000) không được phép" in text
+    assert "Dòng 6: Chức vụ: Chức vụ có ký tự “\ufffd” (U+FFFD) không được phép" in text
+    assert "Dòng 7: Chức vụ: Chức vụ có ký tự “\U000e0041” (U+E0041) không được phép" in text
+    with pytest.raises(ServiceError):
+        apply(admin, content)
+    db.session.rollback()
+    assert snapshot() == snap
 
 
 def test_every_row_problem_is_listed_with_the_forms_messages(app, tree, admin):
@@ -366,10 +411,11 @@ def test_every_row_problem_is_listed_with_the_forms_messages(app, tree, admin):
     preview = check(admin, content)
     assert [r.number for r in preview.problem_rows] == list(range(2, 11))
     text = messages(preview)
-    assert "Dòng 2: Họ và tên: Họ và tên chỉ được gồm chữ cái, dấu cách và các dấu . ' - ( )." in text
+    assert ("Dòng 2: Họ và tên: Họ và tên có ký tự “<” (U+003C) không được phép. Họ và tên chỉ được gồm chữ cái, "
+            "dấu cách và các dấu . ' - ( ).") in text
     assert "Dòng 3: Họ và tên: Vui lòng nhập họ và tên." in text
     assert "Dòng 3: Thư điện tử: Địa chỉ thư điện tử “khong-hop-le” không hợp lệ." in text
-    assert "Dòng 3: Số điện thoại: Số điện thoại chỉ gồm chữ số" in text
+    assert "Dòng 3: Số điện thoại: Số điện thoại “" in text
     assert "Dòng 4: Mã đơn vị: Không có đơn vị nào có mã “KHONGCO”." in text
     assert "Dòng 5: Từ ngày: Ngày “31/02/2025” không hợp lệ" in text
     assert "Dòng 6: Vai trò: Vai trò “thủ thư” không hợp lệ." in text
@@ -398,18 +444,21 @@ def test_unit_admin_is_limited_to_their_subtree(app, tree, make_person, make_uni
     boss = make_person(name="Quản Trị Một", email="boss@example.vn", unit=tree["u1"], roles=("unit_admin",))
     make_person(name="Người Ngoài", email="outside@example.vn", unit=tree["u2"])
     content = csv_bytes([
-        row("Người Trong", "inside@example.vn", "U1A", roles="giảng viên, quản trị đơn vị"),
+        row("Người Trong", "inside@example.vn", "U1A", roles="học viên, quản trị đơn vị"),
         row("Người Khác", "other@example.vn", "U2"),
         row("Người Ngoài", "outside@example.vn", "U1"),
         row("Người Quyền", "power@example.vn", "U1", roles="quản trị hệ thống"),
+        row("Người Giảng", "teach@example.vn", "U1", roles="giảng viên"),
     ])
     preview = check(boss, content)
-    assert [r.number for r in preview.problem_rows] == [3, 4, 5]
+    assert [r.number for r in preview.problem_rows] == [3, 4, 5, 6]
     text = messages(preview)
     assert "Dòng 3: Mã đơn vị: Bạn không có quyền quản lý người của đơn vị “Phòng Hành chính”." in text
     assert "Dòng 4: Thư điện tử: Thư điện tử “outside@example.vn” thuộc một tài khoản ngoài phạm vi bạn quản lý." \
         in text
     assert "Dòng 5: Vai trò: Bạn không có quyền cấp vai trò “Quản trị hệ thống”." in text
+    # the trainer's people search spans the province: only administrators give that role
+    assert "Dòng 6: Vai trò: Bạn không có quyền cấp vai trò “Giảng viên”." in text
     assert preview.rows[0].action == "create"
 
     snap = snapshot()

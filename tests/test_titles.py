@@ -133,7 +133,7 @@ def test_adding_and_ending_a_title_on_the_person_page(admin_client, person):
 @pytest.mark.parametrize("data, message", [
     ({"title-kind": "legal_propagandist", "title-level": "central"}, "Tuyên truyền viên pháp luật không có cấp"),
     ({"title-kind": "wizard"}, "Lựa chọn không hợp lệ."),
-    ({"title-kind": "legal_reporter", "title-decision_date": "2024-02-30"}, "Ngày không hợp lệ"),
+    ({"title-kind": "legal_reporter", "title-decision_date": "2024-02-30"}, "theo dạng ngày/tháng/năm"),
     ({"title-kind": "legal_reporter", "title-decision_number": "x" * 200}, "không được dài quá 100 ký tự"),
 ])
 def test_bad_title_input_on_the_page(admin_client, person, data, message):

@@ -57,7 +57,7 @@ def test_create_unit(client, admin, tree):
     ({"kind": "empire"}, "Lựa chọn không hợp lệ."),
     ({"parent": "12345678"}, "Lựa chọn không hợp lệ."),
     ({"parent": "x"}, "Lựa chọn không hợp lệ."),
-    ({"on": "2024-02-30"}, "Ngày không hợp lệ"),
+    ({"on": "2024-02-30"}, "theo dạng ngày/tháng/năm"),
 ])
 def test_create_unit_bad_input_changes_nothing(client, admin, tree, change, message):
     before = count_rows(Unit), count_rows(UnitLink)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms.fields.choices import SelectChoice
 
 from courses import services
+from courses.credit import credit_label
 from courses.forms import (
     AUDIENCE_LABELS,
     STATUS_LABELS,
@@ -134,10 +135,12 @@ def _vi() -> bool:
 def _tag_choices(form) -> None:
     vi = _vi()
     conventions = db.session.scalars(sa.select(Convention).order_by(Convention.position, Convention.id))
-    contents = db.session.scalars(sa.select(ContentArea).order_by(ContentArea.number))
+    contents = db.session.scalars(sa.select(ContentArea).order_by(ContentArea.number)).all()
     form.conventions.choices = [SelectChoice(c.id, f"{c.code} — {c.name_vi if vi else c.name_en}")
                                 for c in conventions]
-    form.contents.choices = [SelectChoice(c.id, f"{c.number}. {c.name_vi if vi else c.name_en}") for c in contents]
+    form.contents.choices = [SelectChoice(c.id, f"{c.number}. {c.short_vi if vi else c.short_en}") for c in contents]
+    #: The full wording, shown under each short label by the ``checkboxes`` macro.
+    form.contents.details = {c.id: c.name_vi if vi else c.name_en for c in contents}
 
 
 def _hours(value) -> str:
@@ -270,7 +273,7 @@ def _render_course(course: Course, *, section_form: SectionForm | None = None, e
     section_form = section_form or SectionForm(prefix="section", formdata=None)
     return render_template(
         "courses/authoring/course.html", course=course, section_form=section_form, error=error,
-        STATUS_LABELS=STATUS_LABELS, AUDIENCE_LABELS=AUDIENCE_LABELS, hours=_hours_text(course.credited_hours),
+        STATUS_LABELS=STATUS_LABELS, AUDIENCE_LABELS=AUDIENCE_LABELS, credit=credit_label(course.credited_hours),
         related=_related(course),
     ), status
 
@@ -314,7 +317,7 @@ def teaching_status(course_id: int):
 def teaching_preview(course_id: int):
     course = _editable(course_id, *_FULL_COURSE)
     return render_template("courses/authoring/preview.html", course=course, AUDIENCE_LABELS=AUDIENCE_LABELS,
-                           hours=_hours_text(course.credited_hours), material_url=_material_url())
+                           credit=credit_label(course.credited_hours), material_url=_material_url())
 
 
 def _material_url():
@@ -606,7 +609,7 @@ def _candidates(course: Course, q: str) -> list[Person]:
                                     Person.search_text.like(like_pattern(term), escape="\\"),
                                     Person.id.not_in(sorted(taken)))
             .options(selectinload(Person.memberships).joinedload(Membership.unit))
-            .order_by(Person.full_name, Person.id).limit(SEARCH_LIMIT))
+            .order_by(Person.sort_key, Person.id).limit(SEARCH_LIMIT))
     return list(db.session.scalars(stmt))
 
 

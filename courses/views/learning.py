@@ -7,14 +7,12 @@ material of a course they may not learn is a 404 (its existence is not revealed)
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_decimal
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from courses import queries, services
 from courses.completion import progress_of
+from courses.credit import credit_label
 from courses.forms import AUDIENCE_LABELS
 from courses.models import Audience, Course, CourseStatus, EnrolmentStatus, MaterialKind
 from courses.permissions import enrolment_of
@@ -33,16 +31,11 @@ FILE_CSP = "default-src 'none'; sandbox"
 _KIND_BY_MIMETYPE = {kind.mimetype: kind for kind in KINDS.values()}
 
 
-def hours_label(value: Decimal | int | None) -> str:
-    """Credited hours in the interface language: 2 → "2", 1.5 → "1,5" (Vietnamese)."""
-    return format_decimal(Decimal(value or 0), format="#,##0.#")
-
-
 def _render(template: str, status: int = 200, **context):
     # the labels translated once per page, not once per course card that shows them
     labels = {audience: str(label) for audience, label in AUDIENCE_LABELS.items()}
     return render_template(f"courses/learning/{template}", AUDIENCE_LABELS=labels,
-                           hours_label=hours_label, **context), status
+                           credit_label=credit_label, **context), status
 
 
 # -- the catalogue --------------------------------------------------------------------------
@@ -132,7 +125,7 @@ def enrol(course_id: int):
     course = _visible(session.get(Course, course_id))
     existing = enrolment_of(session, me, course)
     if existing is not None and existing.status != EnrolmentStatus.WITHDRAWN:
-        flash(_l("Bạn đã ghi danh khóa học này rồi."), "info")
+        flash(_l("Bạn đã đăng ký học khóa học này rồi."), "info")
         return redirect(url_for("courses.course", course_id=course.id))
     try:
         services.self_enrol(session, me, course, utcnow())
@@ -140,7 +133,7 @@ def enrol(course_id: int):
         session.rollback()
         return _course_page(course_id, 422, error=exc.message)
     session.commit()
-    flash(_l("Đã ghi danh khóa học “%(title)s”. Chúc bạn học tốt!", title=course.title), "success")
+    flash(_l("Đã đăng ký học khóa học “%(title)s”. Chúc bạn học tốt!", title=course.title), "success")
     return redirect(url_for("courses.course", course_id=course.id))
 
 
@@ -193,7 +186,7 @@ def mark_done(course_id: int, lesson_id: int):
     if (course.open_access and course.self_enrol and course.status == CourseStatus.PUBLISHED
             and enrolment_of(session, me, course) is None
             and not permissions.can(session, me, "course.edit", course)):
-        flash(_l("Bạn đang học khóa mở mà chưa ghi danh: hãy ghi danh để được ghi nhận hoàn thành khóa học."),
+        flash(_l("Bạn đang học khóa mở mà chưa đăng ký học: hãy đăng ký học để được ghi nhận hoàn thành khóa học."),
               "info")
     return redirect(url_for("courses.lesson", course_id=course.id, lesson_id=lesson.id))
 

@@ -18,6 +18,8 @@ class NavItem:
     label: object
     #: ``visible(person)``: whether the logged-in person sees the entry.
     visible: Callable[[object], bool]
+    #: Where the entry sits: the top bar (None) or the "Quản trị" (administration) menu.
+    group: str | None = None
 
 
 def _logged_in(me) -> bool:
@@ -35,7 +37,7 @@ def _admin(me) -> bool:
 def register_nav(app: Flask) -> None:
     app.extensions.setdefault("lms_nav", []).extend([
         NavItem("courses.catalogue", _l("Khóa học"), _logged_in),
-        NavItem("courses.my_learning", _l("Học tập của tôi"), _logged_in),
+        NavItem("courses.my_learning", _l("Khóa học của tôi"), _logged_in),
         NavItem("courses.teaching", _l("Giảng dạy"), _may_author),
-        NavItem("courses.reference", _l("Danh mục"), _admin),
+        NavItem("courses.reference", _l("Danh mục công ước, nội dung"), _admin, group="admin"),
     ])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField
+from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from courses import services
@@ -41,16 +41,30 @@ class ConventionForm(FlaskForm):
     name_vi = _name(_l("Tên tiếng Việt"))
     name_en = _name(_l("Tên tiếng Anh"))
     adopted_year = _year(_l("Năm Liên hợp quốc thông qua"))
-    adopted_on = VNDateField(_l("Ngày thông qua"), validators=[Optional()], format="%Y-%m-%d")
+    adopted_on = VNDateField(_l("Ngày thông qua"), validators=[Optional()])
     vn_party_year = _year(_l("Năm Việt Nam trở thành thành viên"))
-    vn_party_on = VNDateField(_l("Ngày Việt Nam trở thành thành viên"), validators=[Optional()], format="%Y-%m-%d")
+    vn_party_on = VNDateField(_l("Ngày Việt Nam trở thành thành viên"), validators=[Optional()])
+
+
+def _text(label, limit, required_message=_l("Vui lòng nhập tên."), **kwargs):
+    return StringField(label, validators=[
+        InputRequired(message=required_message),
+        Length(max=limit, message=_l("Tên không được dài quá %(n)s ký tự.", n=limit))], **kwargs)
 
 
 class ContentForm(FlaskForm):
-    name_vi = StringField(_l("Tên tiếng Việt"), validators=[InputRequired(message=_l("Vui lòng nhập tên.")),
-                                                            Length(max=500, message=_l("Tên không được dài quá %(n)s ký tự.", n=500))])
-    name_en = StringField(_l("Tên tiếng Anh"), validators=[InputRequired(message=_l("Vui lòng nhập tên.")),
-                                                           Length(max=500, message=_l("Tên không được dài quá %(n)s ký tự.", n=500))])
+    """A communication content: the plan's full wording and the short label lists show."""
+
+    short_vi = _text(_l("Tên ngắn tiếng Việt"), 120, _l("Vui lòng nhập tên ngắn."),
+                     description=_l("Hiện trong danh sách, bộ lọc và nhãn của khóa học."))
+    short_en = _text(_l("Tên ngắn tiếng Anh"), 120, _l("Vui lòng nhập tên ngắn."))
+    name_vi = TextAreaField(_l("Tên đầy đủ tiếng Việt"), validators=[
+        InputRequired(message=_l("Vui lòng nhập tên.")),
+        Length(max=1000, message=_l("Tên không được dài quá %(n)s ký tự.", n=1000))],
+        description=_l("Theo đúng nội dung truyền thông trong Kế hoạch."), render_kw={"rows": 4})
+    name_en = TextAreaField(_l("Tên đầy đủ tiếng Anh"), validators=[
+        InputRequired(message=_l("Vui lòng nhập tên.")),
+        Length(max=1000, message=_l("Tên không được dài quá %(n)s ký tự.", n=1000))], render_kw={"rows": 4})
 
 
 @blueprint.get("/reference")
@@ -93,5 +107,6 @@ def edit_content(content_id: int):
     item = db.session.get(ContentArea, content_id) or abort(404)
     form = ContentForm(obj=item)
     return _edit(item, form, lambda: services.update_content(
-        db.session, actor(), item, name_vi=form.name_vi.data, name_en=form.name_en.data),
+        db.session, actor(), item, name_vi=form.name_vi.data, name_en=form.name_en.data,
+        short_vi=form.short_vi.data, short_en=form.short_en.data),
         _l("Nội dung %(n)s", n=item.number))

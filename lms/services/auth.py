@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 from lms import audit
 from lms.errors import ServiceError
 from lms.i18n import lazy_gettext as _l
-from lms.models import LoginSession, Person
+from lms.models import LoginSession, PasswordReset, Person
 from lms.passwords import hash_password, password_problems, verify_password
 from lms.text import clean, email_key, nfc
 
@@ -99,8 +99,16 @@ def end_session(session: Session, token: str | None, *, now: datetime) -> None:
 
 
 def revoke_all_sessions(session: Session, person: Person, now: datetime) -> None:
+    """End every login session of ``person``, and void every password-reset link not yet used
+    (after a password change, a reset by an administrator or a deactivation, an older link must
+    not set the password again)."""
     session.execute(
         sa.update(LoginSession).where(LoginSession.person_id == person.id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    session.execute(
+        sa.update(PasswordReset).where(PasswordReset.person_id == person.id, PasswordReset.used_at.is_(None),
+                                       PasswordReset.revoked_at.is_(None))
         .values(revoked_at=now)
     )
 

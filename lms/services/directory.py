@@ -12,7 +12,7 @@ from lms import permissions
 from lms.actors import Actor
 from lms.models import EmploymentType, KeyCadrePeriod, Membership, Person, Role, RoleAssignment, TitleKind, Unit
 from lms.periods import in_force
-from lms.text import fold, like_pattern
+from lms.text import like_pattern, search_terms
 from lms.tree import subtree_ids, title_holders_select
 
 
@@ -40,13 +40,13 @@ def people_query(session: Session, actor: Actor, f: PeopleFilter, *, everyone: b
         .outerjoin(Unit, Unit.id == Membership.unit_id)
         .options(selectinload(Person.roles), selectinload(Person.key_cadre_periods), selectinload(Person.titles),
                  selectinload(Person.memberships).joinedload(Membership.unit))
-        .order_by(Person.full_name, Person.id)
+        .order_by(Person.sort_key, Person.id)
     )
     if not everyone:
         scope = permissions.managed_unit_ids(session, actor)
         if scope is not permissions.ALL:
             stmt = stmt.where(Membership.unit_id.in_(sorted(scope)) if scope else sa.false())
-    for term in fold(f.q).split()[:8]:
+    for term in search_terms(f.q):
         stmt = stmt.where(Person.search_text.like(like_pattern(term), escape="\\"))
     if f.unit_id is not None:
         stmt = stmt.where(Membership.unit_id.in_(sorted(subtree_ids(session, f.unit_id))))

@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from lms import audit, periods, permissions
-from lms.actors import Actor
+from lms.actors import Actor, is_system
 from lms.errors import PermissionDenied, ServiceError
 from lms.i18n import lazy_gettext as _l
 from lms.models import (
@@ -33,7 +33,19 @@ from lms.models import (
 )
 from lms.passwords import hash_password, password_problems
 from lms.services.auth import revoke_all_sessions
-from lms.text import clean, email_key, fold
+from lms.text import (
+    canonical_phone,
+    char_code,
+    clean,
+    email_foreign_char,
+    email_key,
+    fold,
+    invalid_char,
+    is_formula_like,
+    mixed_script_label,
+    person_sort_key,
+    phone_search_text,
+)
 
 NAME_MAX = 200
 POSITION_MAX = 200
@@ -77,9 +89,9 @@ def clean_name(value: str | None) -> str:
         if ch in _NAME_PUNCT:
             continue
         if unicodedata.category(ch)[0] not in "LM":
-            raise ServiceError(
-                _l("Họ và tên chỉ được gồm chữ cái, dấu cách và các dấu . ' - ( )."), "full_name"
-            )
+            raise ServiceError(_l(
+                "Họ và tên có ký tự “%(char)s” (%(code)s) không được phép. Họ và tên chỉ được gồm chữ cái, "
+                "dấu cách và các dấu . ' - ( ).", char=ch, code=char_code(ch)), "full_name")
     if not any(unicodedata.category(ch)[0] == "L" for ch in name):
         raise ServiceError(_l("Vui lòng nhập họ và tên."), "full_name")
     return name
@@ -91,23 +103,36 @@ def clean_email(value: str | None) -> str:
         raise ServiceError(_l("Vui lòng nhập địa chỉ thư điện tử."), "email")
     if len(raw) > 254:
         raise ServiceError(_l("Địa chỉ thư điện tử quá dài."), "email")
+    # Look-alikes are refused, never folded (see lms/text.py): one address, one account.
+    foreign = email_foreign_char(raw)
+    if foreign is not None:
+        raise ServiceError(_l(
+            "Địa chỉ thư điện tử “%(email)s” có ký tự “%(char)s” (%(code)s). Địa chỉ chỉ được gồm chữ cái "
+            "không dấu a–z, chữ số và các dấu . _ - +; không nhận chữ có dấu, chữ Kirin, chữ Hy Lạp, chữ "
+            "toàn độ rộng hay ký tự nào khác trông giống chữ cái. Tên miền có dấu hãy ghi ở dạng xn--.",
+            email=raw[:80], char=foreign, code=f"U+{ord(foreign):04X}"), "email")
     try:
-        checked = validate_email(raw, check_deliverability=False, allow_smtputf8=True)
+        checked = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
         raise ServiceError(_l("Địa chỉ thư điện tử “%(email)s” không hợp lệ.", email=raw[:80]), "email") from None
-    return checked.normalized
+    label = mixed_script_label(checked.ascii_domain)
+    if label is not None:
+        raise ServiceError(_l("Tên miền “%(label)s” của địa chỉ thư điện tử trộn lẫn chữ của nhiều hệ chữ viết "
+                              "(ví dụ chữ Latinh với chữ Kirin) nên không được nhận.", label=label[:80]), "email")
+    return checked.ascii_email or checked.normalized  # an xn-- domain stays in its ASCII form
 
 
 def clean_phone(value: str | None) -> str | None:
+    """The number in its one stored form (E.164), or a refusal that says how to write it."""
     phone = clean(value)
     if not phone:
         return None
-    if not _PHONE_RE.match(phone):
-        raise ServiceError(_l("Số điện thoại chỉ gồm chữ số (có thể bắt đầu bằng +), từ 7 đến 20 số."), "phone")
-    digits = re.sub(r"[ .()-]", "", phone)
-    if not 7 <= len(digits.lstrip("+")) <= 20:
-        raise ServiceError(_l("Số điện thoại chỉ gồm chữ số (có thể bắt đầu bằng +), từ 7 đến 20 số."), "phone")
-    return digits
+    canonical = canonical_phone(phone) if _PHONE_RE.match(phone) else None
+    if canonical is None:
+        raise ServiceError(_l("Số điện thoại “%(phone)s” không đúng. Ghi số cố định hoặc di động Việt Nam, "
+                              "ví dụ 0912 345 678 hoặc 0227 3831 234; số nước ngoài ghi kèm mã nước, "
+                              "ví dụ +33 1 23 45 67 89.", phone=phone[:40]), "phone")
+    return canonical
 
 
 def clean_position(value: str | None) -> str | None:
@@ -116,8 +141,15 @@ def clean_position(value: str | None) -> str | None:
         return None
     if len(position) > POSITION_MAX:
         raise ServiceError(_l("Chức vụ không được dài quá %(n)s ký tự.", n=POSITION_MAX), "position")
-    if any(ch in "<>{}" for ch in position) or position[0] in "=+-@":
-        raise ServiceError(_l("Chức vụ chứa ký tự không được phép."), "position")
+    # Free text: < > { } & are stored as written (escaped where shown); only what is not text is refused.
+    bad = invalid_char(position)
+    if bad is not None:
+        raise ServiceError(_l("Chức vụ có ký tự “%(char)s” (%(code)s) không được phép (ký tự điều khiển, ký tự "
+                              "không hiển thị hoặc lỗi bảng mã). Hãy gõ lại chức vụ.", char=bad, code=char_code(bad)),
+                           "position")
+    if is_formula_like(position):
+        raise ServiceError(_l("Chức vụ không được bắt đầu bằng ký tự “%(char)s”: bảng tính có thể hiểu đó là công "
+                              "thức.", char=position[0]), "position")
     return position
 
 
@@ -171,7 +203,9 @@ def clean_person(session: Session, data: PersonInput, exclude_id: int | None = N
 
 
 def _index(person: Person) -> None:
-    person.search_text = fold(" ".join(filter(None, [person.full_name, person.email, person.phone, person.position])))[:800]
+    person.search_text = fold(" ".join(filter(None, [person.full_name, person.email, phone_search_text(person.phone),
+                                                     person.position])))[:800]
+    person.sort_key = person_sort_key(person.full_name)
 
 
 def _require_manage_unit(session: Session, actor: Actor, unit: Unit) -> None:
@@ -398,7 +432,10 @@ def grant_role(session: Session, actor: Actor, person: Person, role: Role | str,
     elif unit is None:
         raise ServiceError(_l("Hãy chọn đơn vị mà người này được quản trị."), "unit")
     _require_manage_person(session, actor, person)
-    if not permissions.may_grant(session, actor, role, unit.id if unit else None):
+    if person.id == actor.id and not is_system(actor):
+        raise PermissionDenied(_l("Bạn không thể tự cấp vai trò cho chính mình; hãy đề nghị quản trị hệ thống."),
+                               "role")
+    if not permissions.may_grant(session, actor, role, unit.id if unit else None, person):
         raise PermissionDenied(_l("Bạn không có quyền cấp vai trò này."), "role")
     if unit is not None and not unit.active:
         raise ServiceError(_l("Đơn vị “%(name)s” đã giải thể hoặc sáp nhập.", name=unit.name), "unit")

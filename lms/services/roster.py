@@ -328,10 +328,10 @@ def _check_row(session: Session, actor: Actor, number: int, values: dict[str, An
             return None
 
     existing = existing_people.get(key) if key else None
-    if key and len(rows_by_key[key]) > 1:
-        others = ", ".join(str(n) for n in rows_by_key[key] if n != number)
-        problem("email", _l("Thư điện tử “%(email)s” bị trùng với dòng %(rows)s trong tệp.",
-                            email=row.shown["email"][:_SHOW], rows=others))
+    if key and rows_by_key[key][0] != number:
+        # The first row with an address stands; each later one names it (as the spreadsheet numbers it).
+        problem("email", _l("Địa chỉ thư điện tử “%(email)s” trùng với địa chỉ ở dòng %(row)s; mỗi người chỉ ghi "
+                            "một dòng.", email=row.shown["email"][:_SHOW], row=rows_by_key[key][0]))
     blocked = existing is not None and not permissions.may_manage_person(session, actor, existing)
     if blocked:
         problem("email", _l("Thư điện tử “%(email)s” thuộc một tài khoản ngoài phạm vi bạn quản lý.",
@@ -476,8 +476,10 @@ def _check_row(session: Session, actor: Actor, number: int, values: dict[str, An
             scope = unit.id if role == Role.UNIT_ADMIN else None
             if any(a.role == role and a.unit_id == scope for a in existing.roles):
                 continue
-            if not permissions.may_grant(session, actor, role, scope):
-                problem("roles", _l("Bạn không có quyền cấp vai trò “%(role)s”.", role=ROLE_LABELS[role]))
+            if not permissions.may_grant(session, actor, role, scope, existing):
+                problem("roles", _l("Bạn không có quyền cấp vai trò “%(role)s”.", role=ROLE_LABELS[role])
+                        if existing.id != actor.id else
+                        _l("Bạn không thể tự cấp vai trò cho chính mình; hãy đề nghị quản trị hệ thống."))
             grants.append(role)
         if grants:
             plan.roles = tuple(grants)

@@ -113,9 +113,10 @@ def validate(session: Session, actor: Actor, table: Table, *, today: date, filen
             problem("code", _l("Vui lòng nhập mã đơn vị."))
         elif not unit_service.CODE_RE.match(code):
             problem("code", _l("Mã đơn vị chỉ gồm chữ cái không dấu, chữ số và các dấu - _ . (tối đa 32 ký tự)."))
-        elif len(rows_by_code.get(code, ())) > 1:
-            others = ", ".join(str(n) for n in rows_by_code[code] if n != number)
-            problem("code", _l("Mã đơn vị “%(code)s” bị trùng với dòng %(rows)s trong tệp.", code=code, rows=others))
+        elif rows_by_code[code][0] != number:
+            # The first row with a code stands; each later one names it (as the roster does e-mails).
+            problem("code", _l("Mã đơn vị “%(code)s” trùng với mã ở dòng %(row)s; mỗi đơn vị chỉ ghi một dòng.",
+                               code=code, row=rows_by_code[code][0]))
         try:
             name = unit_service._clean_name(raw["name"])
         except ServiceError as exc:

@@ -17,7 +17,7 @@ from lms.actors import Actor
 from lms.errors import PermissionDenied, ServiceError
 from lms.i18n import lazy_gettext as _l
 from lms.models import Membership, Role, RoleAssignment, SuccessionKind, Unit, UnitKind, UnitLink, UnitSuccession
-from lms.text import clean, fold
+from lms.text import char_code, clean, fold, invalid_char, sort_key
 from lms.tree import subtree_ids
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,31}$")
@@ -35,6 +35,12 @@ def _clean_name(name: str) -> str:
         raise ServiceError(_l("Vui lòng nhập tên đơn vị."), "name")
     if len(name) > NAME_MAX:
         raise ServiceError(_l("Tên đơn vị không được dài quá %(n)s ký tự.", n=NAME_MAX), "name")
+    # Free text, as a person's position is: only what is not text is refused (lms.text.invalid_char).
+    bad = invalid_char(name)
+    if bad is not None:
+        raise ServiceError(_l("Tên đơn vị có ký tự “%(char)s” (%(code)s) không được phép (ký tự điều khiển, ký tự "
+                              "không hiển thị hoặc lỗi bảng mã). Hãy gõ lại tên đơn vị.", char=bad,
+                              code=char_code(bad)), "name")
     return name
 
 
@@ -131,6 +137,7 @@ def _set_parent(session: Session, unit: Unit, parent: Unit | None, on: date) -> 
 def _index(unit: Unit) -> None:
     # Case folding can lengthen text ("ß" -> "ss"), so cut to the column's size.
     unit.search_text = fold(f"{unit.name} {unit.code}")[:300]
+    unit.sort_key = sort_key(unit.name)
 
 
 # -- operations -----------------------------------------------------------------------------

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 from sqlalchemy.orm import selectinload
 
-from lms import permissions
+from lms import audit, permissions
 from lms.db import db
 from lms.models import AuditEntry, Person
-from lms.text import fold, like_pattern
+from lms.text import fold
 from lms.timeutil import zone
 from lms.views.common import actor
 
@@ -37,7 +37,7 @@ def index():
         stmt = stmt.where(AuditEntry.unit_id.in_(sorted(scope)) if scope else sa.false())
     action = (request.args.get("action") or "")[:64]
     if action:
-        stmt = stmt.where(AuditEntry.action.like(like_pattern(action), escape="\\"))
+        stmt = stmt.where(AuditEntry.action == action)
     who = fold(request.args.get("actor") or "")[:200]
     if who:
         # Match the actor's name only (never e-mail or phone, which the viewer may not see).
@@ -53,7 +53,7 @@ def index():
         stmt = stmt.where(AuditEntry.at < datetime.combine(end + timedelta(days=1), time.min, tz))
     page = max(1, min(request.args.get("page", 1, type=int), 100000))
     pagination = db.paginate(stmt, page=page, per_page=50, error_out=False)
-    actions = db.session.scalars(sa.select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
-    return render_template("audit/index.html", pagination=pagination, actions=actions,
+    return render_template("audit/index.html", pagination=pagination, actions=audit.action_choices(),
+                           action_label=audit.action_label, summary_text=audit.summary_text,
                            args={"action": action, "actor": request.args.get("actor", "")[:200],
                                  "from": start.isoformat() if start else "", "to": end.isoformat() if end else ""})

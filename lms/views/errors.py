@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from lms.db import db
+from lms.db import db, is_lock_conflict, is_storage_full
 from lms.i18n import lazy_gettext as _l
+from lms.request_limits import FormTooLarge
+from lms.storage import STORAGE_FAILED, StorageError
 
 MESSAGES = {
     400: (_l("Yêu cầu không hợp lệ"), _l("Máy chủ không hiểu yêu cầu này. Vui lòng quay lại và thử lại.")),
@@ -20,9 +23,19 @@ MESSAGES = {
 }
 
 
-def _render(code: int, detail=None):
-    title, message = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
-    return render_template("errors/error.html", code=code, title=title, message=detail or message), code
+#: Seconds a client is asked to wait when another write held the database.
+BUSY_RETRY_AFTER = 5
+BUSY = (_l("Hệ thống đang bận"),
+        _l("Một thao tác khác đang ghi vào cùng dữ liệu nên yêu cầu của bạn chưa được thực hiện và không có gì "
+           "bị thay đổi. Vui lòng đợi vài giây rồi thử lại."))
+NO_SPACE_TITLE = _l("Không đủ chỗ lưu trữ")
+STORAGE_TITLE = _l("Lỗi lưu trữ")
+
+
+def _render(code: int, detail=None, title=None):
+    default_title, message = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
+    return render_template("errors/error.html", code=code, title=title or default_title,
+                           message=detail or message), code
 
 
 def register(app: Flask) -> None:
@@ -58,6 +71,40 @@ def register(app: Flask) -> None:
                 resp.headers["Allow"] = ", ".join(valid)
             return resp
         return response
+
+    @app.errorhandler(FormTooLarge)
+    def _form_too_large(error: FormTooLarge):
+        return _render(413, error.message, error.title)
+
+    @app.errorhandler(DBAPIError)
+    def _database(error: DBAPIError):
+        db.session.rollback()  # nothing of this request is written (its new files go too)
+        if is_lock_conflict(error):
+            app.logger.warning("Database busy on %s %s: %s", request.method, request.path, error.orig)
+            body, code = _render(503, BUSY[1], BUSY[0])
+            return make_response(body, code, {"Retry-After": str(BUSY_RETRY_AFTER)})
+        if is_storage_full(error):
+            return _no_space(error)
+        return _crash(error)
+
+    @app.errorhandler(OSError)
+    def _os_error(error: OSError):
+        if is_storage_full(error):
+            db.session.rollback()
+            return _no_space(error)
+        return _crash(error)
+
+    @app.errorhandler(StorageError)
+    def _storage(error: StorageError):
+        app.logger.error("Storage failed on %s %s: %s", request.method, request.path, error)
+        db.session.rollback()
+        return _render(503, STORAGE_FAILED, STORAGE_TITLE)
+
+    def _no_space(error):
+        # A full disk or temporary folder (an upload spooled by werkzeug, a spreadsheet being
+        # built, the database file): the same message as a full storage folder.
+        app.logger.error("No space left on %s %s: %s", request.method, request.path, error)
+        return _render(507, STORAGE_FAILED, NO_SPACE_TITLE)
 
     @app.errorhandler(Exception)
     def _crash(error: Exception):

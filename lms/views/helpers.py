@@ -20,6 +20,7 @@ from lms.labels import (
     TITLE_SHORT,
     UNIT_KIND_LABELS,
 )
+from lms.text import display_phone
 
 # Vietnamese administrative style is day/month/year with four digits; English uses the
 # locale's medium style ("Jan 1, 2024").
@@ -54,6 +55,7 @@ def url_with(**changes) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters["dt"] = local_datetime
     app.jinja_env.filters["d"] = local_date
+    app.jinja_env.filters["phone"] = display_phone
     app.jinja_env.globals.update(
         ROLE_LABELS=ROLE_LABELS, UNIT_KIND_LABELS=UNIT_KIND_LABELS, EMPLOYMENT_LABELS=EMPLOYMENT_LABELS,
         GENDER_LABELS=GENDER_LABELS, TITLE_LABELS=TITLE_LABELS, TITLE_SHORT=TITLE_SHORT, LEVEL_LABELS=LEVEL_LABELS,

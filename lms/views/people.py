@@ -23,6 +23,7 @@ from lms.i18n import lazy_gettext as _l
 from lms.models import EmploymentType, LegalTitle, Person, Role, RoleAssignment, TitleKind, Unit
 from lms.services import people as service
 from lms.services.directory import PeopleFilter, people_query
+from lms.text import display_phone
 from lms.views.common import actor, get_or_404, show_errors, today, unit_choices
 
 bp = Blueprint("people", __name__, url_prefix="/admin/people")
@@ -69,8 +70,8 @@ def index():
 def create():
     form = NewPersonForm()
     form.unit.choices = unit_choices()
-    include_admin = permissions.is_admin(actor())
-    form.roles.choices = [c for c in role_choices(include_admin) if c.value != Role.UNIT_ADMIN.value]
+    grantable = permissions.grantable_roles(db.session, actor())
+    form.roles.choices = [c for c in role_choices(grantable) if c.value != Role.UNIT_ADMIN.value]
     if request.method == "GET":
         form.on.data = today()
         form.roles.data = [Role.TRAINEE.value]
@@ -119,9 +120,10 @@ def _forms(person: Person):
     title = TitleForm(prefix="title")
     end_title = EndTitleForm(prefix="end")
     move.unit.choices = unit_choices()
-    grant.role.choices = role_choices(permissions.is_admin(actor()))
+    grant.role.choices = role_choices(permissions.grantable_roles(db.session, actor()))
     grant.unit.choices = unit_choices(blank=str(_l("— Không áp dụng —")))
     if get:
+        edit.phone.data = display_phone(person.phone)
         edit.employment_type.data = person.employment_type.value if person.employment_type else ""
         edit.gender.data = person.gender.value if person.gender else ""
         move.unit.data = person.current_unit.id if person.current_unit else None

@@ -183,7 +183,7 @@ def change(unit_id: int, action: str):
 def _split_page(unit: Unit, form: SplitForm, chosen: dict[str, str], status: int = 200):
     people = db.session.scalars(
         sa.select(Person).join(Membership, Membership.person_id == Person.id)
-        .where(Membership.unit_id == unit.id, Membership.valid_to.is_(None)).order_by(Person.full_name)).all()
+        .where(Membership.unit_id == unit.id, Membership.valid_to.is_(None)).order_by(Person.sort_key, Person.id)).all()
     children = [c for c in unit.children if c.active]
     return render_template("units/split.html", unit=unit, form=form, people=people, children=children,
                            chosen=chosen, parts=range(1, SPLIT_PARTS + 1)), status

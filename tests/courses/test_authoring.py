@@ -242,6 +242,15 @@ def test_trainer_creates_a_course(client, me):
     assert "Quyền của người khuyết tật" in manage and "Bản nháp" in manage and "1,5" in manage
 
 
+def test_content_boxes_show_the_short_label_with_the_full_wording_under_it(client, me):
+    page = text(client.get("/courses/teaching/new"))
+    box = re.search(r'<input[^>]*id="contents-3"[^>]*>', page).group(0)
+    assert 'aria-describedby="contents-3-details"' in box
+    assert '<label class="form-check-label" for="contents-3">4. Đấu tranh với hành vi lợi dụng quyền con người</label>' \
+        in page
+    assert re.search(r'id="contents-3-details"[^>]*>Các vụ việc, các đối tượng trong nước và nước ngoài', page)
+
+
 def test_unchecked_boxes_are_false(client, me):
     response = client.post("/courses/teaching/new", data=course_form(counts_toward_target=None, self_enrol=None,
                                                                      audiences=None, credited_hours=""))

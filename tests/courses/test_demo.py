@@ -177,3 +177,50 @@ def test_the_demo_trainee_sees_my_learning(seeded, client, auth):
         assert "Bình đẳng giới: Công ước CEDAW" in html
         assert "Quyền dân sự và chính trị: Công ước ICCPR" in html
 
+
+
+def test_descriptions_state_the_contents_the_course_is_tagged_with(seeded):
+    """Each course says which of the five contents it belongs to, from its own tags (not one
+    fixed sentence for all)."""
+    for course in _demo_courses():
+        numbers = [c.number for c in course.contents]
+        named = [f"{c.number} ({c.short_vi})" for c in course.contents]
+        listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} và {named[-1]}"
+        assert f"nội dung truyền thông số {listed} của Kế hoạch" in course.description_source, course.title
+        assert "thuộc nội dung 1 của" not in course.description_source
+        missing = set(range(1, 6)) - set(numbers)
+        assert all(f" {n} (" not in course.description_source.split("Khóa học thuộc")[1] for n in missing)
+    icescr = next(c for c in _demo_courses() if c.conventions[0].code == "ICESCR")
+    assert ("các nội dung truyền thông số 1 (Luật pháp quốc tế về quyền con người), 2 (Chủ trương, chính sách, "
+            "pháp luật về quyền con người) và 3 (Thành tựu bảo đảm quyền con người)") in icescr.description_source
+
+
+def test_contents_sentence_for_one_content_and_none(app):
+    from courses.demo import contents_sentence
+    from tests.courses.conftest import content
+
+    assert contents_sentence([content(4)]) == (
+        "Khóa học thuộc nội dung truyền thông số 4 (Đấu tranh với hành vi lợi dụng quyền con người) của Kế hoạch "
+        "triển khai Đề án truyền thông về quyền con người ở Việt Nam.")
+    assert contents_sentence([]) == ""
+
+
+def test_demo_law_is_current():
+    """The Constitution as amended in 2025; juvenile procedure under the Law on Juvenile Justice
+    2024 (in force from 1 January 2026)."""
+    import re
+
+    texts = [line for spec in COURSES for line in (*spec.domestic, *spec.asks, *spec.protects, spec.note)]
+    constitution = [line for line in texts if "Hiến pháp" in line]
+    assert len(constitution) >= 7
+    assert all(re.search(r"Hiến pháp năm 2013 \(được sửa đổi, bổ sung năm 2025\)", line) for line in constitution)
+    crc = next(spec for spec in COURSES if spec.code == "CRC")
+    assert any("Luật Tư pháp người chưa thành niên số 59/2024/QH15, có hiệu lực từ ngày 01/01/2026" in line
+               for line in crc.domestic)
+    assert not any("dưới 18 tuổi" in line and "Tố tụng hình sự" in line for line in texts)
+
+
+def test_demo_hours_are_whole_tiet():
+    from courses.credit import periods
+
+    assert all(periods(spec.hours) == periods(spec.hours).to_integral_value() for spec in COURSES)

@@ -79,10 +79,21 @@ def test_catalogue_lists_published_courses_with_their_tags(client, as_trainee, s
     page = text(response)
     assert sorted(titles(response)) == sorted(["Quyền trẻ em", "Công ước chống tra tấn", "Bình đẳng giới và CEDAW"])
     assert "Bản nháp bí mật" not in page
-    assert ">CRC</span>" in page and ">CAT</span>" in page and "Nội dung 3" in page
+    assert ">CRC</span>" in page and ">CAT</span>" in page
+    # contents show their short label, with the plan's full wording in the title
+    assert ('title="Nội dung 3: Tình hình, nỗ lực và thành tựu bảo đảm quyền con người trên các lĩnh vực'
+            in page and ">Thành tựu bảo đảm quyền con người</span>" in page)
+    assert ">3. Thành tựu bảo đảm quyền con người</option>" in page  # the filter
     assert "Báo cáo viên pháp luật" in page and "Cán bộ chủ chốt" in page
-    assert "Số giờ tính: 2 giờ" in page and "2 bài học" in page
+    assert "Thời gian được tính: 2,7 tiết (2 giờ)" in page and "2 bài học" in page
     assert "Tìm thấy 3 khóa học." in page
+
+
+def test_catalogue_tags_and_filter_follow_the_interface_language(client, as_trainee, shelf):
+    client.post("/language", data={"locale": "en"})
+    page = text(client.get("/courses/"))
+    assert ">Achievements in ensuring human rights</span>" in page and "so that no one is left behind" in page
+    assert ">4. Countering the abuse of human rights</option>" in page
 
 
 @pytest.mark.parametrize("q", ["quyen tre em", "QUYEN TRE EM", "Quyền trẻ em", "quyền TRẺ", "tre em quyen",
@@ -131,9 +142,9 @@ def test_catalogue_card_shows_enrolment_and_progress(client, as_trainee, shelf):
     db.session.commit()
     page = text(client.get("/courses/"))
     card = page.split('href="/courses/%d"' % crc.id)[1].split("</article>")[0]
-    assert "Đã ghi danh" in card and 'value="50"' in card
+    assert "Đang học" in card and 'value="50"' in card
     other = page.split('href="/courses/%d"' % shelf["cat"].id)[1].split("</article>")[0]
-    assert "Đã ghi danh" not in other and "Có thể tự ghi danh" in other
+    assert "Đang học" not in other and "Có thể tự đăng ký học" in other
 
 
 @pytest.mark.parametrize("query", [
@@ -187,8 +198,8 @@ def test_course_page_shows_description_syllabus_and_enrol_button(client, as_trai
     page = text(response)
     assert "<strong>Hiểu</strong>" in page and "<script>x()" not in page
     assert "Bài 1" in page and "Bài 2" in page and "Bài 3" in page and "Phần 1" in page
-    assert "Ghi danh khóa học" in page and f'action="/courses/{course.id}/enrol"' in page
-    assert "1,5 giờ" in page and "Lê Minh Đức" in page
+    assert "Đăng ký học</button>" in page and f'action="/courses/{course.id}/enrol"' in page
+    assert "<dd>2 tiết (1,5 giờ)</dd>" in page and "Lê Minh Đức" in page
     assert f'href="/courses/{course.id}/lessons/' not in page  # not enrolled: no way into lessons
 
 
@@ -199,7 +210,7 @@ def test_course_page_for_an_enrolled_trainee(client, as_trainee, make_course):
     services.mark_done(db.session, as_trainee, first, NOW)
     db.session.commit()
     page = text(client.get(f"/courses/{course.id}"))
-    assert "Ghi danh khóa học" not in page and "Đã ghi danh" in page
+    assert "Đăng ký học</button>" not in page and "Đang học" in page
     assert 'value="33"' in page and "Đã học 1/3 bài bắt buộc." in page
     assert f'href="/courses/{course.id}/lessons/{second.id}">\n            Học tiếp: Bài 2' in page
     assert page.count("✓ Đã học xong") == 1
@@ -241,9 +252,9 @@ def test_self_enrolment_once(client, as_trainee, make_course):
     course = make_course()
     response = client.post(f"/courses/{course.id}/enrol")
     assert response.status_code == 302 and response.location.endswith(f"/courses/{course.id}")
-    assert "Đã ghi danh khóa học “Quyền trẻ em”" in text(client.get(response.location))
+    assert "Đã đăng ký học khóa học “Quyền trẻ em”" in text(client.get(response.location))
     again = client.post(f"/courses/{course.id}/enrol", follow_redirects=True)
-    assert again.status_code == 200 and "Bạn đã ghi danh khóa học này rồi." in text(again)
+    assert again.status_code == 200 and "Bạn đã đăng ký học khóa học này rồi." in text(again)
     [enrolment] = enrolments(course, as_trainee)
     assert enrolment.source == EnrolmentSource.SELF and enrolment.status == EnrolmentStatus.ACTIVE
     assert client.get(f"/courses/{course.id}/lessons/{lessons_of(course)[0].id}").status_code == 200
@@ -252,10 +263,10 @@ def test_self_enrolment_once(client, as_trainee, make_course):
 def test_enrolment_refused_when_self_enrolment_is_closed(client, as_trainee, make_course):
     course = make_course(self_enrol=False)
     page = text(client.get(f"/courses/{course.id}"))
-    assert "Ghi danh khóa học" not in page and "không nhận tự ghi danh" in page
+    assert "Đăng ký học</button>" not in page and "không nhận tự đăng ký học" in page
     response = client.post(f"/courses/{course.id}/enrol")
     assert response.status_code == 422
-    assert "Khóa học này không cho phép tự đăng ký." in text(response)
+    assert "Khóa học này không cho phép tự đăng ký học." in text(response)
     assert count_rows(Enrolment) == 0
 
 
@@ -302,7 +313,7 @@ def test_open_course_is_readable_without_enrolment(client, as_trainee, make_cour
     material = db.session.scalar(sa.select(Material))
     assert client.get(f"/courses/{course.id}/materials/{material.id}").status_code == 200
     response = client.post(f"/courses/{course.id}/lessons/{lesson.id}/done", follow_redirects=True)
-    assert "hãy ghi danh để được ghi nhận hoàn thành" in text(response)
+    assert "hãy đăng ký học để được ghi nhận hoàn thành" in text(response)
     assert count_rows(LessonProgress) == 1 and count_rows(Enrolment) == 0
 
 

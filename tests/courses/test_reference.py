@@ -65,26 +65,61 @@ def test_content_edit_and_unknown_ids(admin_client):
     assert admin_client.get("/courses/reference/conventions/999999").status_code == 404
 
 
+CONTENT_FORM = {"name_vi": "Nội dung", "name_en": "Topic", "short_vi": "Ngắn", "short_en": "Short"}
+
+
 @pytest.mark.parametrize("data,message", [
-    ({"name_vi": "", "name_en": "Topic"}, "Vui lòng nhập tên."),
-    ({"name_vi": "Nội dung", "name_en": "x" * 501}, "không được dài quá 500"),
+    ({"name_vi": ""}, "Vui lòng nhập tên."),
+    ({"name_en": "x" * 1001}, "không được dài quá 1000"),
+    ({"short_vi": ""}, "Vui lòng nhập tên ngắn."),
+    ({"short_en": "x" * 121}, "không được dài quá 120"),
 ])
 def test_bad_content_edits(admin_client, data, message):
     from tests.courses.conftest import content
 
     item = content(1)
-    before = (item.name_vi, item.name_en)
-    response = admin_client.post(f"/courses/reference/contents/{item.id}", data=data)
+    before = (item.name_vi, item.name_en, item.short_vi, item.short_en)
+    response = admin_client.post(f"/courses/reference/contents/{item.id}", data={**CONTENT_FORM, **data})
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     db.session.expire_all()
-    assert (content(1).name_vi, content(1).name_en) == before
+    assert (content(1).name_vi, content(1).name_en, content(1).short_vi, content(1).short_en) == before
 
 
 def test_admin_edits_a_content(admin_client):
     from tests.courses.conftest import content
 
-    response = admin_client.post(f"/courses/reference/contents/{content(5).id}",
-                                 data={"name_vi": "Đối ngoại về quyền con người", "name_en": "Foreign affairs"})
+    page = admin_client.get(f"/courses/reference/contents/{content(5).id}").get_data(as_text=True)
+    assert 'name="short_vi"' in page and 'name="short_en"' in page and "Đối ngoại về quyền con người" in page
+    response = admin_client.post(f"/courses/reference/contents/{content(5).id}", data={
+        "name_vi": "Các ưu tiên trong đối ngoại về quyền con người của Việt Nam", "name_en": "Foreign affairs",
+        "short_vi": "Đối ngoại", "short_en": "Diplomacy"})
     assert response.status_code == 302
     db.session.expire_all()
-    assert content(5).name_en == "Foreign affairs"
+    assert (content(5).name_en, content(5).short_vi, content(5).short_en) == ("Foreign affairs", "Đối ngoại",
+                                                                              "Diplomacy")
+
+
+def test_contents_hold_the_plans_full_wording_and_a_short_label(app):
+    """Section II of the plan, word for word (content 4 says "quyền con người", not "nhân quyền"),
+    each with a short label."""
+    from tests.courses.conftest import content
+
+    four = content(4)
+    assert four.name_vi.startswith("Các vụ việc, các đối tượng trong nước và nước ngoài, các hành vi lợi dụng "
+                                   "quyền tự do, dân chủ, quyền con người để vi phạm pháp luật")
+    assert "nhân quyền" not in four.name_vi and four.short_vi == "Đấu tranh với hành vi lợi dụng quyền con người"
+    assert "Công ước Chống tra tấn" in content(1).name_vi and "kinh nghiệm quốc tế" in content(1).name_vi
+    assert content(3).name_vi.endswith("lòng yêu nước, tự hào dân tộc")
+    for number in range(1, 6):
+        item = content(number)
+        assert item.short_vi and item.short_en and len(item.short_vi) <= 60 < len(item.name_vi)
+        assert (item.short_in("en"), item.name_in("en"), item.short_in("vi")) == (item.short_en, item.name_en,
+                                                                                 item.short_vi)
+
+
+def test_reference_list_shows_short_label_and_full_wording(admin_client):
+    from tests.courses.conftest import content
+
+    page = admin_client.get("/courses/reference").get_data(as_text=True)
+    assert "Thành tựu bảo đảm quyền con người" in page and "để không ai bị bỏ lại phía sau" in page
+    assert content(3).name_en in page.replace("&#39;", "'")

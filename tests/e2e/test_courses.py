@@ -100,8 +100,8 @@ def test_trainer_publishes_and_trainee_completes(live_server, page, people, axe)
 
     expect(page.get_by_role("heading", level=1)).to_contain_text(TITLE)
     check_accessible(axe, page, problems)
-    page.get_by_role("button", name="Ghi danh khóa học").click()
-    expect(page.get_by_role("status")).to_contain_text(f"Đã ghi danh khóa học “{TITLE}”")
+    page.get_by_role("button", name="Đăng ký học").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Đã đăng ký học khóa học “{TITLE}”")
     page.get_by_role("link", name="Bắt đầu học").click()
 
     expect(page.get_by_role("heading", level=1)).to_contain_text(LESSON)
@@ -134,7 +134,7 @@ def test_trainer_publishes_and_trainee_completes(live_server, page, people, axe)
     expect(mine).to_contain_text("Đã hoàn thành")
     expect(mine).to_contain_text("Đã học 1/1 bài bắt buộc.")
 
-    page.get_by_role("link", name="Học tập của tôi").first.click()
+    page.get_by_role("link", name="Khóa học của tôi").first.click()
     completed = page.get_by_role("table", name="Các khóa học đã hoàn thành")
     expect(completed).to_contain_text(TITLE)
     assert not problems, "axe found serious/critical problems:\n" + "\n".join(problems)
@@ -185,7 +185,7 @@ def test_authoring_and_my_learning_screens_are_accessible(live_server, page, peo
 
     log_in(page, live_server, trainee.email)
     page.goto(live_server("/courses/my"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Học tập của tôi")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Khóa học của tôi")
     check_accessible(axe, page, problems)
     page.goto(live_server(f"/courses/{course.id}/lessons/{lesson.id}"))
     check_accessible(axe, page, problems)  # with a link material as well as a file

@@ -3,6 +3,8 @@ accounts beyond one's rights, mass assignment, and rights that end while a sessi
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 
@@ -152,6 +154,52 @@ def test_no_privilege_escalation_through_grants(app, world, target):
         assert snapshot() == before, (role, unit)
     # and their rights did not grow: the province root stays out of reach
     assert client.get(f"/admin/units/{world.root.id}").status_code == 404
+
+
+def test_unit_admin_cannot_widen_their_own_reach(app, world):
+    """The outside probe: a unit administrator gave herself the trainer role, then searched and
+    enrolled people of the whole province. Neither self-grants nor trainer grants are allowed."""
+    client = login(app, world.ua.email)
+    before = snapshot()
+    for role, unit in (("trainer", None), ("trainee", None), ("unit_admin", "u1")):
+        response = client.post(f"/admin/people/{world.ua.id}/grant", data={
+            "role-role": role, "role-unit": getattr(world, unit).id if unit else 0})
+        assert response.status_code in (403, 422), role
+        assert snapshot() == before, role
+    # granting the trainer role to someone of her unit is refused too, with a message
+    response = client.post(f"/admin/people/{world.trainee_u.id}/grant", data={"role-role": "trainer", "role-unit": 0})
+    assert response.status_code == 422
+    assert "Vai trò" in response.get_data(as_text=True)
+    assert snapshot() == before
+    # the grant form offers only what she may grant
+    page = client.get(f"/admin/people/{world.trainee_u.id}").get_data(as_text=True)
+    assert 'value="trainer"' not in page and 'value="admin"' not in page and 'value="trainee"' in page
+    # an administrator cannot grant themselves a role either
+    admin_client = login(app, world.admin.email)
+    before = snapshot()
+    response = admin_client.post(f"/admin/people/{world.admin.id}/grant", data={"role-role": "trainer", "role-unit": 0})
+    assert response.status_code in (403, 422)
+    assert "chính mình" in response.get_data(as_text=True)
+    assert snapshot() == before
+
+
+def test_roster_import_cannot_grant_roles_to_the_importer(app, world):
+    from lms.services import roster
+
+    db.session.expire_all()
+    ua = db.session.get(Person, world.ua.id)
+    csv = ("Họ và tên,Thư điện tử,Mã đơn vị,Vai trò\n"
+           f"{ua.full_name},{ua.email},{world.u.code},Giảng viên\n").encode()
+    preview = roster.check(db.session, ua, csv, "r.csv", today=date(2026, 1, 5))
+    assert preview.rows[0].action == "error"
+    assert any("chính mình" in str(p.message) for p in preview.rows[0].problems)
+    # someone else of her unit: refused as well, the trainer role being the administrators' to give
+    other = db.session.get(Person, world.trainee_u.id)
+    csv = ("Họ và tên,Thư điện tử,Mã đơn vị,Vai trò\n"
+           f"{other.full_name},{other.email},{world.u.code},Giảng viên\n").encode()
+    preview = roster.check(db.session, ua, csv, "r.csv", today=date(2026, 1, 5))
+    assert preview.rows[0].action == "error"
+    assert any("Giảng viên" in str(p.message) for p in preview.rows[0].problems)
 
 
 def test_granting_within_scope_still_works(app, world):
@@ -313,12 +361,12 @@ def test_audit_actor_filter_is_not_an_oracle_for_other_peoples_contact_details(a
     boss.post(f"/admin/people/{world.trainee_u.id}/key-cadre", data={"key-key_cadre": "1", "key-on": "2025-01-02"})
     client = login(app, world.ua.email)
     hit = client.get("/admin/audit/?actor=Quan Tri Tinh").get_data(as_text=True)
-    assert "<code>person.key_cadre</code>" in hit  # the unit administrator may see who acted in their units
+    assert "<td>Thay đổi cán bộ chủ chốt</td>" in hit  # the unit administrator may see who acted in their units
     # ... but the filter must not reveal data the unit administrator cannot see: the phone number
     # and e-mail address of an administrator outside their units.
     for probe, miss in (("0912345678", "0000000000"), ("admin@example", "zzzzz@example")):
-        found = "<code>person.key_cadre</code>" in client.get(f"/admin/audit/?actor={probe}").get_data(as_text=True)
-        not_found = "<code>person.key_cadre</code>" in client.get(f"/admin/audit/?actor={miss}").get_data(as_text=True)
+        found = "<td>Thay đổi cán bộ chủ chốt</td>" in client.get(f"/admin/audit/?actor={probe}").get_data(as_text=True)
+        not_found = "<td>Thay đổi cán bộ chủ chốt</td>" in client.get(f"/admin/audit/?actor={miss}").get_data(as_text=True)
         assert found == not_found, probe
 
 
@@ -361,7 +409,7 @@ def test_a_pending_import_is_checked_again_against_the_scope_at_confirmation(app
     """Upload while U1 is in scope, lose U1 (moved under V), confirm: nothing is written."""
     client = login(app, world.ua.email)
     response = upload(client, roster_csv(("Người Mới Xã", "moixa@example.vn", "U1", "", ""),
-                                         ("Học Viên Xã", world.trainee_u1.email, "U1", "giảng viên", "")))
+                                         ("Học Viên Xã", world.trainee_u1.email, "U1", "quản trị đơn vị", "")))
     token = import_token(response)
     boss = login(app, world.admin.email)
     assert boss.post(f"/admin/units/{world.u1.id}/move", data={"move-parent": world.v.id, "move-on": "2025-01-02"}
@@ -374,4 +422,4 @@ def test_a_pending_import_is_checked_again_against_the_scope_at_confirmation(app
         state.pop("batches")  # (the batch itself may be marked as used)
     assert after == before
     assert people_service.find_by_email(db.session, "moixa@example.vn") is None
-    assert Role.TRAINER not in db.session.get(Person, world.trainee_u1.id).role_set
+    assert Role.UNIT_ADMIN not in db.session.get(Person, world.trainee_u1.id).role_set
