@@ -4,9 +4,10 @@
 """
 
 import courses
+import quizzes
 from lms import create_app
 
 #: Feature packages, lowest layer first (DESIGN.md: lms <- courses <- quizzes <- certificates <- reports).
-FEATURES: list = [courses]
+FEATURES: list = [courses, quizzes]
 
 app = create_app(features=FEATURES)

@@ -3,6 +3,8 @@ rules (title cleaning, hours range, upload content) live in :mod:`courses.servic
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, StringField, TextAreaField
@@ -10,12 +12,27 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from courses.models import Audience, CourseStatus
+from courses.models import Audience, ContentArea, Convention, CourseStatus
+from lms.db import db
 from lms.forms import Choice, Choices
 from lms.i18n import lazy_gettext as _l
 from lms.i18n import lazy_pgettext as _lp
 
 # authoring ----------------------------------------------------------------------------------
+
+
+def fill_tag_choices(form) -> None:
+    """Choices of a form's ``conventions`` and ``contents`` fields (courses, questions): the
+    conventions by code and name, the contents by number and short label, in the UI language."""
+    vi = str(get_locale()) == "vi"
+    conventions = db.session.scalars(sa.select(Convention).order_by(Convention.position, Convention.id))
+    contents = db.session.scalars(sa.select(ContentArea).order_by(ContentArea.number)).all()
+    form.conventions.choices = [SelectChoice(c.id, f"{c.code} — {c.name_vi if vi else c.name_en}")
+                                for c in conventions]
+    form.contents.choices = [SelectChoice(c.id, f"{c.number}. {c.short_vi if vi else c.short_en}") for c in contents]
+    #: The full wording, shown under each short label by the ``checkboxes`` macro.
+    form.contents.details = {c.id: c.name_vi if vi else c.name_en for c in contents}
+
 
 #: Who a course is for, as the trainer reads it.
 AUDIENCE_LABELS = {

@@ -183,7 +183,7 @@ class S3Storage:
         if request.method == "HEAD":
             response = Response(status=status, mimetype=mimetype, headers=headers)
             response.content_length = length
-            response.headers["Content-Disposition"] = _disposition(download_name, as_attachment)
+            response.headers["Content-Disposition"] = content_disposition(download_name, as_attachment)
             return response
         body = self.client.get_object(**args)["Body"]
 
@@ -195,7 +195,7 @@ class S3Storage:
 
         response = Response(stream(), status=status, mimetype=mimetype, headers=headers, direct_passthrough=True)
         response.content_length = length
-        response.headers["Content-Disposition"] = _disposition(download_name, as_attachment)
+        response.headers["Content-Disposition"] = content_disposition(download_name, as_attachment)
         return response
 
 
@@ -208,7 +208,7 @@ def _ignored_range() -> bool:
     return wanted is None or wanted.units != "bytes" or len(wanted.ranges) != 1
 
 
-def _disposition(download_name: str, as_attachment: bool) -> str:
+def content_disposition(download_name: str, as_attachment: bool) -> str:
     """RFC 6266 / RFC 5987 Content-Disposition keeping a Vietnamese file name."""
     import unicodedata
     from urllib.parse import quote

@@ -77,15 +77,29 @@ ACCESS = {
         "teaching_lesson_new", "teaching_lesson", "teaching_lesson_move", "teaching_lesson_delete",
         "teaching_material_upload", "teaching_material_link", "teaching_material_delete", "teaching_trainers",
         "teaching_trainer_add", "teaching_trainer_remove")},
+    # quizzes: the question bank (trainers and administrators)
+    **{f"quizzes.{name}": "bankers" for name in (
+        "bank", "category_new", "category_rename", "category_delete", "category_export", "excel_template",
+        "import_upload", "import_confirm", "import_discard", "question_new", "question_edit", "question_hide",
+        "question_preview")},
+    # quizzes: building and results (the course's editors, checked on the quiz inside)
+    **{f"quizzes.{name}": "quiz_editors" for name in (
+        "builder_new", "builder_edit", "builder_pick", "builder_publish", "builder_questions", "builder_random",
+        "builder_slot_mark", "builder_slot_remove", "results", "results_attempt", "results_export", "grading",
+        "grade_answer", "regrade", "analysis")},
+    # quizzes: taking (people enrolled; an attempt is its owner's: 404, or 403 for the course's editors)
+    **{f"quizzes.{name}": "takers" for name in ("quiz", "start", "attempt", "autosave", "submit", "review")},
+    "quizzes.my_scores": "login",
 }
 DECLARED = {"public": "public", "login": "login", "own": "login", "managers": "people-managers", "admin": "admin",
-            "importers": "importers",
+            "importers": "importers", "bankers": "question.manage", "quiz_editors": "login", "takers": "login",
             "authors": "course.create", "enrollers": "course.enrol_others", "learners": "course.learners"}
 # who may use each kind of endpoint, besides administrators
 ALLOWED = {"managers": {"unit_admin"}, "importers": {"unit_admin"}, "authors": {"trainer"},
            "enrollers": {"trainer", "unit_admin"},
-           "learners": {"trainer", "unit_admin"}, "admin": set()}
-IGNORED = {"static", "bootstrap.static"}
+           "learners": {"trainer", "unit_admin"}, "admin": set(), "bankers": {"trainer"},
+           "quiz_editors": {"trainer"}}
+IGNORED = {"static", "bootstrap.static", "quizzes.static"}
 
 
 @pytest.fixture
@@ -104,8 +118,30 @@ def world(make_unit, make_person, course_world):
 
     title = add_title(db.session, SYSTEM, target, TitleInput("legal_propagandist", valid_from=START), today=START)
     db.session.commit()
-    return {"unit_id": district.id, "person_id": target.id, "assignment_id": assignment.id, "title_id": title.id,
-            "people": people, **course_world(people["trainer"], target)}
+    world = {"unit_id": district.id, "person_id": target.id, "assignment_id": assignment.id, "title_id": title.id,
+             "people": people, **course_world(people["trainer"], target)}
+    return {**world, **quiz_world(people["trainer"], target, world["course_id"])}
+
+
+def quiz_world(trainer, learner, course_id):
+    """A published quiz of the trainer's course with one question, and the learner's attempt."""
+    from courses.models import Course
+    from quizzes import attempts, building
+    from quizzes import services as bank
+    from quizzes.formats.base import ParsedOption, ParsedQuestion
+    from tests.courses.conftest import NOW
+
+    category = bank.ensure_path(db.session, trainer, ["Công ước", "CRC"])
+    question = bank.create_question(db.session, trainer, category, ParsedQuestion(
+        1, 1, "single_choice", "Câu 1", "Trẻ em là người dưới bao nhiêu tuổi?",
+        options=[ParsedOption(text="18", fraction=1.0), ParsedOption(text="16")]))
+    quiz = building.create_quiz(db.session, trainer, db.session.get(Course, course_id),
+                                building.QuizSettings(title="Kiểm tra CRC", attempts_allowed=0))
+    building.add_questions(db.session, trainer, quiz, [question.id])
+    building.set_published(db.session, trainer, quiz, True)
+    attempt = attempts.start(db.session, learner, quiz, NOW)
+    db.session.commit()
+    return {"category_id": category.id, "question_id": question.id, "quiz_id": quiz.id, "attempt_id": attempt.id}
 
 
 @pytest.fixture
@@ -149,7 +185,7 @@ def _url(rule, world):
                 if "any(" in rule.rule else "edit"
         elif arg == "token":
             values[arg] = "x" * 43
-        elif arg in ("title_id", "job_id"):
+        elif arg in ("title_id", "job_id", "slot_id", "answer_id"):
             values[arg] = 1
         else:
             raise AssertionError(f"test_access does not know how to fill <{arg}> in {rule.rule}")
@@ -197,6 +233,12 @@ def test_every_route_answers_each_role_as_declared(app, world, role):
             ok = status in (200, 302)
         elif access == "own":
             ok = status in (200, 302, 404)
+        elif access == "takers":
+            # the trainee's own quiz and attempt; the course's trainer may look (or is refused),
+            # anybody else never learns the attempt exists
+            ok = status in (200, 302) if role == "trainee" else status in (200, 302, 403, 404)
+        elif access == "quiz_editors":
+            ok = status in (200, 302, 404, 422) if role in ("trainer", "admin") else status in (403, 404)
         elif role == "admin" or role in ALLOWED[access]:
             ok = status in (200, 302, 404, 422)
         else:
@@ -217,7 +259,7 @@ def test_every_state_change_needs_a_csrf_token(app_factory, make_person):
                                        "csrf_token": token}).status_code == 302
     world = {"unit_id": admin.current_unit.id, "person_id": admin.id, "assignment_id": admin.roles[0].id,
              "course_id": 1, "section_id": 1, "lesson_id": 1, "material_id": 1, "enrolment_id": 1,
-             "convention_id": 1, "content_id": 1}
+             "convention_id": 1, "content_id": 1, "quiz_id": 1, "attempt_id": 1, "category_id": 1, "question_id": 1}
     checked = 0
     for rule in _rules(app):
         if "POST" not in rule.methods or rule.endpoint == "auth.logout":

@@ -15,7 +15,6 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
-from wtforms.fields.choices import SelectChoice
 
 from courses import services
 from courses.credit import credit_label
@@ -30,10 +29,9 @@ from courses.forms import (
     MoveForm,
     SectionForm,
     StatusForm,
+    fill_tag_choices,
 )
 from courses.models import (
-    ContentArea,
-    Convention,
     Course,
     CourseStatus,
     CourseTrainer,
@@ -43,6 +41,7 @@ from courses.models import (
     Material,
     Section,
 )
+from courses.panels import course_panels
 from courses.views import blueprint
 from lms import permissions
 from lms.db import db, utcnow
@@ -132,17 +131,6 @@ def _vi() -> bool:
     return str(get_locale()) == "vi"
 
 
-def _tag_choices(form) -> None:
-    vi = _vi()
-    conventions = db.session.scalars(sa.select(Convention).order_by(Convention.position, Convention.id))
-    contents = db.session.scalars(sa.select(ContentArea).order_by(ContentArea.number)).all()
-    form.conventions.choices = [SelectChoice(c.id, f"{c.code} — {c.name_vi if vi else c.name_en}")
-                                for c in conventions]
-    form.contents.choices = [SelectChoice(c.id, f"{c.number}. {c.short_vi if vi else c.short_en}") for c in contents]
-    #: The full wording, shown under each short label by the ``checkboxes`` macro.
-    form.contents.details = {c.id: c.name_vi if vi else c.name_en for c in contents}
-
-
 def _hours(value) -> str:
     return (value or "").strip().replace(",", ".")
 
@@ -208,7 +196,7 @@ def teaching():
 @author
 def teaching_new():
     form = CourseForm()
-    _tag_choices(form)
+    fill_tag_choices(form)
     if request.method == "GET":
         form.credited_hours.data = "1"
     if form.validate_on_submit():
@@ -229,7 +217,7 @@ def teaching_new():
 def teaching_edit(course_id: int):
     course = _editable(course_id)
     form = CourseForm()
-    _tag_choices(form)
+    fill_tag_choices(form)
     if request.method == "GET":
         form.title.data = course.title
         form.summary.data = course.summary
@@ -274,7 +262,7 @@ def _render_course(course: Course, *, section_form: SectionForm | None = None, e
     return render_template(
         "courses/authoring/course.html", course=course, section_form=section_form, error=error,
         STATUS_LABELS=STATUS_LABELS, AUDIENCE_LABELS=AUDIENCE_LABELS, credit=credit_label(course.credited_hours),
-        related=_related(course),
+        related=_related(course), panels=course_panels(db.session, course, actor(), "teaching"),
     ), status
 
 
@@ -430,7 +418,7 @@ def teaching_lesson_new(course_id: int, section_id: int):
     course = _editable(course_id)
     section = _section(course, section_id)
     form = LessonForm()
-    _tag_choices(form)
+    fill_tag_choices(form)
     if request.method == "GET":
         form.conventions.data = [c.id for c in course.conventions]
         form.contents.data = [c.id for c in course.contents]
@@ -451,7 +439,7 @@ def teaching_lesson_new(course_id: int, section_id: int):
 
 def _lesson_forms(lesson: Lesson | None = None):
     form = LessonForm(formdata=None) if lesson is not None else LessonForm()
-    _tag_choices(form)
+    fill_tag_choices(form)
     if lesson is not None:
         form.title.data = lesson.title
         form.body.data = lesson.body_source

@@ -15,6 +15,7 @@ from courses.completion import progress_of
 from courses.credit import credit_label
 from courses.forms import AUDIENCE_LABELS
 from courses.models import Audience, Course, CourseStatus, EnrolmentStatus, MaterialKind
+from courses.panels import course_panels
 from courses.permissions import enrolment_of
 from courses.uploads import KINDS
 from courses.views import blueprint
@@ -106,7 +107,7 @@ def _course_page(course_id: int, status: int = 200, error=None):
     return _render("course.html", status, course=course, enrolment=enrolment, may_learn=may_learn,
                    may_edit=permissions.can(session, me, "course.edit", course), done=done, progress=progress,
                    sections=sections, lessons=lessons, next_lesson=next_lesson, may_enrol=may_enrol, error=error,
-                   today=today(),
+                   today=today(), panels=course_panels(session, course, me, "course"),
                    started=bool(done & {x.id for x in lessons}))
 
 
@@ -165,7 +166,8 @@ def lesson(course_id: int, lesson_id: int):
     return _render("lesson.html", course=course, lesson=lesson, done=done, progress=progress,
                    previous=items[position - 1] if position > 0 else None,
                    next=items[position + 1] if position + 1 < len(items) else None,
-                   position=position + 1, count=len(items), enrolment=enrolment, kinds=_KIND_BY_MIMETYPE)
+                   position=position + 1, count=len(items), enrolment=enrolment, kinds=_KIND_BY_MIMETYPE,
+                   panels=course_panels(session, course, me, "lesson", lesson))
 
 
 @blueprint.post("/<int:course_id>/lessons/<int:lesson_id>/done")

@@ -65,6 +65,8 @@ def _batch(token: str) -> ImportBatch:
         batch = imports.get_batch(db.session, actor(), token)
     except NotFound:
         abort(404)
+    if batch.kind not in KINDS:
+        abort(404)  # another feature's upload (question files): it has its own pages
     _importer(batch.kind)
     return batch
 

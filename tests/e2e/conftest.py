@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 from werkzeug.serving import make_server
 
@@ -113,3 +115,43 @@ def log_out(page: Page) -> None:
     with page.expect_navigation():
         page.get_by_role("button", name="Đăng xuất").click()
     expect(page.get_by_role("status").filter(has_text="Bạn đã đăng xuất.")).to_be_visible()
+
+
+# -- accessibility and screenshots ----------------------------------------------------------
+
+BLOCKING = {"serious", "critical"}
+#: Set to a folder to keep full-page screenshots of the screens the tests walk through (looked
+#: at by a person before a screen is called done).
+SHOTS = os.environ.get("LMS_SHOTS_DIR")
+
+
+@pytest.fixture(scope="module")
+def axe():
+    return Axe()
+
+
+def blocking_violations(axe: Axe, page: Page) -> list[dict]:
+    results = axe.run(page)
+    return [v for v in results.response["violations"] if v.get("impact") in BLOCKING]
+
+
+def describe(violations: list[dict]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"{v['id']} ({v['impact']}): {v['help']} <{v['helpUrl']}>")
+        for node in v["nodes"]:
+            lines.append(f"    {', '.join(map(str, node['target']))}: {node['html'][:200]}")
+            if node.get("failureSummary"):
+                lines.append("      " + node["failureSummary"].replace("\n", "\n      "))
+    return "\n".join(lines)
+
+
+def assert_accessible(axe: Axe, page: Page) -> None:
+    violations = blocking_violations(axe, page)
+    assert not violations, f"axe found serious/critical problems on {page.url}:\n{describe(violations)}"
+
+
+def shot(page: Page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)

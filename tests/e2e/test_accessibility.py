@@ -5,41 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import assert_accessible, blocking_violations, describe, log_in  # noqa: F401
 
 pytestmark = pytest.mark.e2e
-
-BLOCKING = {"serious", "critical"}
-
-
-@pytest.fixture(scope="module")
-def axe():
-    return Axe()
-
-
-def blocking_violations(axe: Axe, page: Page) -> list[dict]:
-    results = axe.run(page)
-    return [v for v in results.response["violations"] if v.get("impact") in BLOCKING]
-
-
-def describe(violations: list[dict]) -> str:
-    lines = []
-    for v in violations:
-        lines.append(f"{v['id']} ({v['impact']}): {v['help']} <{v['helpUrl']}>")
-        for node in v["nodes"]:
-            lines.append(f"    {', '.join(map(str, node['target']))}: {node['html'][:200]}")
-            if node.get("failureSummary"):
-                lines.append("      " + node["failureSummary"].replace("\n", "\n      "))
-    return "\n".join(lines)
-
-
-def assert_accessible(axe: Axe, page: Page) -> None:
-    violations = blocking_violations(axe, page)
-    assert not violations, f"axe found serious/critical problems on {page.url}:\n{describe(violations)}"
-
 
 def test_login_page(live_server, page, axe):
     page.goto(live_server("/login"))
